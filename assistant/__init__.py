@@ -1,0 +1,3 @@
+"""Offline voice assistant for the smart home."""
+
+__version__ = "0.1.0"

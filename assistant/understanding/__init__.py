@@ -1,0 +1,1 @@
+"""Understanding: text (+ context + device registry) -> Parse."""
