@@ -1,0 +1,276 @@
+"""Configuration: pydantic models, one per section, and a loader whose errors name the YAML line.
+
+Defaults are declared here once; the CLI never repeats them.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+DOMAINS = (
+    "light", "switch", "fan", "cover", "lock", "climate", "media_player", "vacuum", "valve",
+    "sensor", "binary_sensor", "scene", "script", "todo", "humidifier", "alarm_control_panel",
+)  # fmt: skip
+
+# Actions a device can be asked to do, and the template fields each one provides.
+ACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "turn_on": (),
+    "turn_off": (),
+    "open": (),
+    "close": (),
+    "stop": (),
+    "lock": (),
+    "unlock": (),
+    "pause": (),
+    "play": (),
+    "next": (),
+    "previous": (),
+    "mute": (),
+    "unmute": (),
+    "start": (),
+    "return_to_base": (),
+    "activate": (),
+    "set_brightness": ("brightness", "brightness_255"),
+    "step_brightness": ("step", "step_255"),
+    "volume_up": (),
+    "volume_down": (),
+    "set_color": ("color", "r", "g", "b", "hex"),
+    "set_color_temp": ("kelvin", "mireds"),
+    "set_position": ("position",),
+    "set_temperature": ("temperature", "unit"),
+    "set_percentage": ("percentage",),
+    "set_volume": ("volume", "volume_level"),
+    "add_item": ("item",),
+}
+
+_ID_RE = re.compile(r"^[a-z_]+\.[a-z0-9_]+$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Site(_Model):
+    id: str = Field("default", description="This assistant's id, used in its MQTT topics.", pattern=r"^[\w-]+$")
+    area: str | None = Field(None, description="The area this assistant stands in.")
+
+
+class Area(_Model):
+    name: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+    floor: str | None = None
+
+
+class Floor(_Model):
+    name: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+
+
+class CommandTemplate(_Model):
+    """One generic action: an MQTT topic and a payload template with ``{field}`` placeholders."""
+
+    topic: str = Field(min_length=1)
+    payload: str = ""
+    qos: int = Field(1, ge=0, le=2)
+    retain: bool = False
+
+    @field_validator("topic")
+    @classmethod
+    def _no_wildcards(cls, topic: str) -> str:
+        if "+" in topic or "#" in topic:
+            raise ValueError("a command topic cannot contain MQTT wildcards (+ or #)")
+        return topic
+
+
+def template_fields(template: str) -> list[str]:
+    """The ``{field}`` names a payload template uses (raises ValueError on a malformed one)."""
+    names = []
+    for _literal, name, spec, conv in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conv:
+            raise ValueError(f"template field {{{name}}} must be a plain name, like {{brightness}}")
+        names.append(name)
+    return names
+
+
+class Device(_Model):
+    id: str = Field(description="Home Assistant style <domain>.<object_id>.")
+    name: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+    area: str | None = None
+    domain: Literal[DOMAINS]  # type: ignore[valid-type]
+    device_class: str | None = None
+    protocol: Literal["zigbee2mqtt", "tasmota", "generic"]
+    topic: str | None = Field(None, description="zigbee2mqtt base topic, or tasmota device topic.")
+    commands: dict[str, CommandTemplate] = Field(default_factory=dict)
+    features: list[Literal["brightness", "color", "color_temp"]] | None = None
+    state: dict[str, Any] = Field(default_factory=dict, description="Known state, e.g. {state: on}.")
+    confirm: bool | None = Field(None, description="Ask before acting; default from the confirm section.")
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _ID_RE.match(value):
+            raise ValueError("must look like domain.object_id, e.g. light.kitchen_ceiling")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Device:
+        if self.id.split(".", 1)[0] != self.domain:
+            raise ValueError(f"id {self.id!r} does not start with its domain {self.domain!r}")
+        if self.protocol == "generic":
+            if not self.commands:
+                raise ValueError("a generic device needs `commands` (a topic and payload per action)")
+            for action, command in self.commands.items():
+                if action not in ACTION_FIELDS:
+                    raise ValueError(f"unknown action {action!r} in commands; known: {', '.join(ACTION_FIELDS)}")
+                allowed = ACTION_FIELDS[action]
+                for name in template_fields(command.payload) + template_fields(command.topic):
+                    if name not in allowed:
+                        raise ValueError(
+                            f"commands.{action}: unknown template field {{{name}}};"
+                            f" {action} provides: {', '.join(allowed) or 'none'}"
+                        )
+        else:
+            if not self.topic:
+                raise ValueError(f"a {self.protocol} device needs `topic`")
+            if "+" in self.topic or "#" in self.topic:
+                raise ValueError("topic cannot contain MQTT wildcards (+ or #)")
+            if self.commands:
+                raise ValueError("`commands` is only for protocol: generic")
+        return self
+
+
+class Understanding(_Model):
+    model: str = Field("models/nlu.int8.onnx", description="The int8 ONNX model; relative to the config file.")
+    min_confidence: float = Field(0.6, ge=0.0, le=1.0, description="Below this, nothing is done.")
+    brightness_step: int = Field(20, ge=1, le=100, description="Default size of 'brighter'/'dim', in points.")
+    temperature_step: float = Field(1.0, gt=0, le=10, description="Default size of 'warmer', in degrees.")
+    volume_step: int = Field(10, ge=1, le=100, description="Default size of 'louder', in points.")
+    temperature_unit: Literal["C", "F"] = "C"
+    threads: int = Field(1, ge=1, le=16, description="ONNX Runtime intra-op threads.")
+
+
+class Confirm(_Model):
+    domains: list[str] = Field(default_factory=lambda: ["lock"])
+    device_classes: list[str] = Field(default_factory=lambda: ["garage", "gate"])
+
+
+class Config(_Model):
+    site: Site = Field(default_factory=Site)  # type: ignore[arg-type]
+    areas: list[Area] = Field(default_factory=list)
+    floors: list[Floor] = Field(default_factory=list)
+    devices: list[Device] = Field(default_factory=list)
+    understanding: Understanding = Field(default_factory=Understanding)  # type: ignore[arg-type]
+    confirm: Confirm = Field(default_factory=Confirm)
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        area_names = {a.name.casefold() for a in self.areas}
+        floor_names = {f.name.casefold() for f in self.floors}
+        seen: set[str] = set()
+        for i, device in enumerate(self.devices):
+            if device.id in seen:
+                raise _LocatedError(("devices", i, "id"), f"duplicate device id {device.id!r}")
+            seen.add(device.id)
+            if device.area is not None and device.area.casefold() not in area_names:
+                raise _LocatedError(("devices", i, "area"), f"unknown area {device.area!r}")
+        for i, area in enumerate(self.areas):
+            if area.floor is not None and self.floors and area.floor.casefold() not in floor_names:
+                raise _LocatedError(("areas", i, "floor"), f"unknown floor {area.floor!r}")
+        if self.site.area is not None and self.site.area.casefold() not in area_names:
+            raise _LocatedError(("site", "area"), f"unknown area {self.site.area!r}")
+        return self
+
+
+class _LocatedError(ValueError):
+    """A cross-field error that knows which field it is about."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+def _node_at(node: yaml.Node | None, loc: tuple[str | int, ...]) -> yaml.Node | None:
+    """The deepest YAML node along ``loc`` (keys and list indexes)."""
+    for part in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key, value in node.value:
+                if key.value == part:
+                    node = value
+                    break
+            else:
+                return node
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def _line_of(root: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None:
+    node = _node_at(root, loc)
+    return None if node is None else node.start_mark.line + 1
+
+
+def _format_loc(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_config(text: str, source: str = "<config>") -> Config:
+    """Validate a YAML document. Raises ConfigError naming the file, line and field."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}:1: the top level must be a mapping of sections (site, areas, devices, ...)")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        # Literal unions put the literal's repr in loc; drop anything that is not a key or index.
+        loc = tuple(p for p in loc if isinstance(p, int) or not p.startswith("literal["))
+        ctx_error = (first.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _LocatedError):
+            loc, message = ctx_error.loc, ctx_error.message
+        else:
+            message = first["msg"].removeprefix("Value error, ")
+            if first["type"] == "extra_forbidden":
+                message = "unknown field (a typo?)"
+        line = _line_of(root, loc)
+        where = f"{source}:{line}" if line else source
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{where}: {_format_loc(loc)}: {message}{more}") from None
+
+
+def load_config(path: str | Path) -> tuple[Config, Path]:
+    """Read and validate a config file; returns it with the folder relative paths are resolved from."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return parse_config(text, str(path)), path.resolve().parent

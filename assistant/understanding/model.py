@@ -1,0 +1,138 @@
+"""The language model: a fine-tuned MiniLM, int8 ONNX, run with onnxruntime and a fast tokenizer.
+
+Loading checks the metadata's sha256 and label lists against this code's schema, pins ONNX Runtime's
+thread count and runs one warm-up inference, so a broken model fails at start, not mid-request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+from . import schema
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Span:
+    slot: str
+    text: str
+    start: int
+    """Character offsets into the input text."""
+    end: int
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    """The model's intent label (schema.INTENT_LABELS)."""
+    confidence: float
+    spans: tuple[Span, ...]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def metadata_path(model_path: Path) -> Path:
+    """models/nlu.int8.onnx -> models/nlu.json"""
+    return model_path.with_name(model_path.name.split(".")[0] + ".json")
+
+
+class NluModel:
+    """Joint intent classifier and slot tagger."""
+
+    def __init__(self, model_path: str | Path, *, threads: int = 1, verify: bool = True) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model_path = Path(model_path)
+        meta_path = metadata_path(model_path)
+        if not model_path.is_file():
+            raise ModelError(f"{model_path}: model file not found (run `assistant train` to build it)")
+        if not meta_path.is_file():
+            raise ModelError(f"{meta_path}: model metadata not found")
+        try:
+            self.metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{meta_path}: unreadable metadata: {exc}") from None
+        labels = self.metadata.get("labels", {})
+        if tuple(labels.get("intents", ())) != schema.INTENT_LABELS or tuple(labels.get("tags", ())) != schema.TAG_LABELS:
+            raise ModelError(f"{meta_path}: the model's labels differ from this code's schema; retrain it")
+        if verify:
+            expected = self.metadata.get("onnx", {}).get("sha256")
+            actual = sha256_of(model_path)
+            if expected != actual:
+                raise ModelError(f"{model_path}: sha256 {actual} does not match the metadata ({expected})")
+        tokenizer_path = model_path.parent / self.metadata.get("tokenizer", "tokenizer.json")
+        try:
+            self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        except Exception as exc:  # tokenizers raises a bare Exception subclass on bad files
+            raise ModelError(f"{tokenizer_path}: cannot load tokenizer: {exc}") from None
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(schema.MAX_TOKENS)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
+            raise ModelError(f"{model_path}: cannot load ONNX model: {exc}") from None
+        self.predict("turn on the light")  # warm-up
+
+    def predict(self, text: str) -> Prediction:
+        encoding = self.tokenizer.encode(text)
+        ids = np.asarray([encoding.ids], dtype=np.int64)
+        mask = np.asarray([encoding.attention_mask], dtype=np.int64)
+        intent_logits, tag_logits = self.session.run(
+            list(schema.ONNX_OUTPUTS), {"input_ids": ids, "attention_mask": mask}
+        )
+        logits = intent_logits[0].astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        best = int(probs.argmax())
+        tags = [schema.TAG_LABELS[i] for i in tag_logits[0].argmax(-1)]
+        spans = _decode_spans(text, tags, encoding.offsets, encoding.special_tokens_mask)
+        return Prediction(schema.INTENT_LABELS[best], float(probs[best]), spans)
+
+
+def _decode_spans(
+    text: str, tags: list[str], offsets: list[tuple[int, int]], special: list[int]
+) -> tuple[Span, ...]:
+    """BIO tags over word pieces -> character spans. A word piece glued to the previous one
+    (no space between them) always joins the previous piece's span, whatever its own tag."""
+    spans: list[list[object]] = []  # [slot, start, end]
+    prev_end = -1
+    current: list[object] | None = None
+    for tag, (start, end), is_special in zip(tags, offsets, special):
+        if is_special or end <= start:
+            continue
+        glued = start == prev_end and prev_end >= 0
+        prev_end = end
+        if glued:
+            if current is not None:
+                current[2] = end
+            continue
+        if tag == "O":
+            current = None
+            continue
+        prefix, slot = tag.split("-", 1)
+        if prefix == "I" and current is not None and current[0] == slot:
+            current[2] = end
+        else:
+            current = [slot, start, end]
+            spans.append(current)
+    return tuple(Span(str(s), text[int(a):int(b)], int(a), int(b)) for s, a, b in spans)

@@ -1,0 +1,181 @@
+"""Turn the words of a tagged span into normalised slot values.
+
+Numbers written as words go through text2num, colours through webcolors' CSS names.
+Every function returns None when the words do not hold a value of that kind.
+"""
+
+from __future__ import annotations
+
+import re
+
+import webcolors
+from text_to_num import alpha2digit
+
+_NUMBER_RE = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+_HALF_RE = re.compile(r"\b(?:and a half|and half|½)\b")
+
+
+def to_digits(text: str) -> str:
+    """'twenty one degrees' -> '21 degrees' (small numbers too: 'one' -> '1')."""
+    try:
+        return alpha2digit(text, "en", threshold=0)
+    except Exception:  # text2num raises plain ValueErrors on odd input; the words stay as they are
+        return text
+
+
+def first_number(text: str) -> float | None:
+    digits = to_digits(text.lower())
+    match = _NUMBER_RE.search(digits)
+    if match is None:
+        return None
+    value = float(match.group().replace(",", "."))
+    if _HALF_RE.search(digits[match.end():match.end() + 14]):
+        value += 0.5
+    return value
+
+
+_LEVEL_WORDS = {
+    "max": 100, "maximum": 100, "full": 100, "fully": 100, "all the way": 100, "hundred": 100,
+    "half": 50, "halfway": 50, "half way": 50, "middle": 50,
+    "min": 1, "minimum": 1, "lowest": 1, "dimmest": 1, "a quarter": 25, "quarter": 25,
+    "three quarters": 75,
+    "off": 0, "zero": 0, "none": 0,
+}  # fmt: skip
+
+
+def percent(text: str) -> int | None:
+    """'30 percent', 'thirty', '30%', 'half', 'max' -> an integer 0..100."""
+    lowered = text.lower().strip()
+    number = first_number(lowered)
+    if number is None:
+        for words, value in sorted(_LEVEL_WORDS.items(), key=lambda kv: -len(kv[0])):
+            if re.search(rf"\b{words}\b", lowered):
+                return value
+        return None
+    if 0 < number <= 1 and "." in to_digits(lowered):  # "0.5" as a fraction
+        number *= 100
+    return int(round(min(100.0, max(0.0, number))))
+
+
+_FAN_WORDS = {"low": 33, "lowest": 33, "slow": 33, "medium": 66, "mid": 66, "normal": 66, "high": 100,
+              "highest": 100, "fast": 100, "full": 100, "max": 100, "maximum": 100, "top": 100}  # fmt: skip
+
+
+def fan_percentage(text: str) -> int | None:
+    lowered = text.lower()
+    for word, value in _FAN_WORDS.items():
+        if re.search(rf"\b{word}\b", lowered):
+            return value
+    number = first_number(lowered)
+    if number is not None and number <= 3 and "percent" not in lowered and "%" not in lowered:
+        return int(round(number * 100 / 3))  # "speed 2" on a three-speed fan
+    return percent(text)
+
+
+_COLOR_TEMPS = {
+    "warm white": 2700, "warm": 2700, "soft white": 3000, "soft": 3000, "candle": 2000, "candlelight": 2000,
+    "neutral white": 4000, "neutral": 4000, "natural white": 4000, "natural": 4000, "white": 4000,
+    "cool white": 5000, "cold white": 5000, "cool": 5000, "cold": 5000, "bright white": 5000,
+    "daylight": 6500, "day light": 6500,
+}  # fmt: skip
+
+
+def color_temp_kelvin(text: str) -> int | None:
+    lowered = " ".join(text.lower().split())
+    number = first_number(lowered)
+    if number is not None:
+        if number < 1000:  # mireds
+            return int(round(1_000_000 / number)) if number > 0 else None
+        return int(round(number))
+    for words, kelvin in sorted(_COLOR_TEMPS.items(), key=lambda kv: -len(kv[0])):
+        if re.search(rf"\b{words}\b", lowered):
+            return kelvin
+    return None
+
+
+_CSS_NAMES = set(webcolors.names("css3"))
+_COLOR_ALIASES = {"grey": "gray", "light blue": "lightblue", "dark blue": "darkblue", "light green": "lightgreen",
+                  "dark green": "darkgreen", "sky blue": "skyblue", "hot pink": "hotpink", "dark red": "darkred",
+                  "light pink": "lightpink", "navy blue": "navy", "sea green": "seagreen", "aqua": "aqua"}  # fmt: skip
+
+
+def color(text: str) -> tuple[str, tuple[int, int, int]] | None:
+    """'Red', 'light blue', 'sky blue' -> ('red', (255, 0, 0))."""
+    lowered = " ".join(re.sub(r"[^a-z ]", " ", text.lower()).split())
+    candidates = [_COLOR_ALIASES.get(lowered, lowered), lowered.replace(" ", "")]
+    words = lowered.split()
+    candidates += [_COLOR_ALIASES.get(" ".join(words[i:]), "".join(words[i:])) for i in range(1, len(words))]
+    for name in candidates:
+        name = _COLOR_ALIASES.get(name, name)
+        if name in _CSS_NAMES:
+            rgb = webcolors.name_to_rgb(name)
+            return name, (rgb.red, rgb.green, rgb.blue)
+    return None
+
+
+def temperature(text: str) -> tuple[float, str | None] | None:
+    """'21 degrees' -> (21.0, None); 'seventy two fahrenheit' -> (72.0, 'F')."""
+    lowered = text.lower()
+    number = first_number(lowered)
+    if number is None:
+        return None
+    unit = None
+    if re.search(r"\bfahrenheit\b|°f\b|\bf\b", lowered):
+        unit = "F"
+    elif re.search(r"\bcelsius\b|\bcentigrade\b|°c\b|\bc\b", lowered):
+        unit = "C"
+    return number, unit
+
+
+_UNIT_SECONDS = [
+    (r"h(?:ou)?rs?|hr", 3600),
+    (r"min(?:ute)?s?", 60),
+    (r"sec(?:ond)?s?", 1),
+]
+
+
+def duration_seconds(text: str) -> int | None:
+    """'ten minutes' -> 600; 'an hour and a half' -> 5400; '1 hour 20 minutes' -> 4800."""
+    lowered = " " + to_digits(text.lower()).replace("-", " ") + " "
+    lowered = re.sub(r"\bhalf an?\s+(?=hour)", "0.5 ", lowered)
+    lowered = re.sub(r"\bquarter of an?\s+(?=hour)", "0.25 ", lowered)
+    lowered = re.sub(r"\b(an?|one)\s+(?=h(?:ou)?r|min|sec)", "1 ", lowered)
+    lowered = re.sub(r"(?<!and a )\bhalf\s+(?=h(?:ou)?r|min)", "0.5 ", lowered)
+    lowered = re.sub(r"\ba couple of\b", "2", lowered)
+    lowered = re.sub(r"\ba few\b", "3", lowered)
+    total = 0.0
+    found = False
+    for unit_re, seconds in _UNIT_SECONDS:
+        for match in re.finditer(rf"(\d+(?:[.,]\d+)?)(\s+and\s+a\s+half)?\s*(?:{unit_re})\b(\s+and\s+a\s+half)?",
+                                 lowered):  # fmt: skip
+            value = float(match.group(1).replace(",", "."))
+            if match.group(2) or match.group(3):
+                value += 0.5
+            total += value * seconds
+            found = True
+    if not found:
+        return None
+    return int(round(total))
+
+
+_STATE_WORDS = {
+    "on": "on", "off": "off", "open": "open", "opened": "open", "closed": "closed", "shut": "closed",
+    "close": "closed", "locked": "locked", "unlocked": "unlocked", "playing": "playing", "paused": "paused",
+    "running": "on", "home": "home",
+}  # fmt: skip
+
+
+def state_word(text: str) -> str | None:
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in _STATE_WORDS:
+            return _STATE_WORDS[word]
+    return None
+
+
+_ITEM_LEAD = re.compile(r"^(?:some|a|an|the|more|my)\s+", re.IGNORECASE)
+
+
+def item_text(text: str) -> str | None:
+    cleaned = " ".join(text.strip(" .,!?;:\"'").split())
+    cleaned = _ITEM_LEAD.sub("", cleaned)
+    return cleaned.lower() or None

@@ -1,0 +1,280 @@
+"""Entity resolution: the spoken device, area and floor words -> registry devices.
+
+Names and aliases are matched exactly, then fuzzily (rapidfuzz) and phonetically (metaphone keys,
+jellyfish), so that a recogniser's "living groom lamp" still finds the Living Room Lamp. Without a
+name, a device type ("the lights", "the blinds") is looked up in the area spoken, the floor spoken,
+the whole home ("all the lights"), or else the area the request came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import jellyfish
+from rapidfuzz import fuzz
+
+from ..config import Device
+from ..devices.registry import Registry
+
+MATCH_THRESHOLD = 80.0
+"""Minimum similarity (0..100) for a spoken name to match a registry name."""
+TIE_MARGIN = 3.0
+"""Candidates within this many points of the best are equally good."""
+
+_FILLER = {"the", "my", "our", "a", "an", "your", "this", "that", "in", "on", "of", "all", "every", "please"}
+
+# Words that name a kind of device rather than a device: word -> (domains, device_class or None)
+DOMAIN_WORDS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "light": (("light",), None), "lights": (("light",), None), "lamp": (("light",), None),
+    "lamps": (("light",), None), "lighting": (("light",), None), "bulb": (("light",), None),
+    "bulbs": (("light",), None),
+    "fan": (("fan",), None), "fans": (("fan",), None),
+    "blind": (("cover",), "blind"), "blinds": (("cover",), "blind"),
+    "curtain": (("cover",), "curtain"), "curtains": (("cover",), "curtain"), "drapes": (("cover",), "curtain"),
+    "shade": (("cover",), "shade"), "shades": (("cover",), "shade"),
+    "shutter": (("cover",), "shutter"), "shutters": (("cover",), "shutter"), "awning": (("cover",), "awning"),
+    "garage": (("cover",), "garage"), "gate": (("cover",), "gate"),
+    "window": (("cover", "binary_sensor"), "window"), "windows": (("cover", "binary_sensor"), "window"),
+    "door": (("lock", "cover", "binary_sensor"), "door"), "lock": (("lock",), None), "locks": (("lock",), None),
+    "heating": (("climate",), None), "heat": (("climate",), None), "thermostat": (("climate",), None),
+    "radiator": (("climate",), None), "ac": (("climate",), None), "aircon": (("climate",), None),
+    "air conditioning": (("climate",), None),
+    "tv": (("media_player",), None), "television": (("media_player",), None), "music": (("media_player",), None),
+    "speaker": (("media_player",), None), "radio": (("media_player",), None), "media": (("media_player",), None),
+    "vacuum": (("vacuum",), None), "hoover": (("vacuum",), None), "robot": (("vacuum",), None),
+    "sprinkler": (("valve",), None), "sprinklers": (("valve",), None), "valve": (("valve",), None),
+    "plug": (("switch",), "outlet"), "socket": (("switch",), "outlet"), "outlet": (("switch",), "outlet"),
+    "switch": (("switch",), None),
+    "humidity": (("sensor",), "humidity"), "temperature": (("sensor", "climate"), None),
+}  # fmt: skip
+
+_VERB_DOMAINS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
+    (re.compile(r"\b(un)?lock(ed)?\b"), ("lock",)),
+    (re.compile(r"\b(open|close|shut|raise|lower|opened|closed)\b"), ("cover", "valve", "lock")),
+]
+_ALL_RE = re.compile(r"\b(all|every|everything|whole (house|home|flat|apartment)|entire (house|home)|everywhere"
+                     r"|throughout|every room|house)\b")  # fmt: skip
+_HERE_RE = re.compile(r"\b(in here|here|this room)\b")
+
+
+def normalise(text: str) -> str:
+    text = text.lower().replace("'s ", " ").replace("’s ", " ")
+    words = re.sub(r"[^a-z0-9 ]+", " ", text).split()
+    while words and words[0] in _FILLER:
+        words.pop(0)
+    return " ".join(words)
+
+
+@lru_cache(maxsize=4096)
+def _phonetic(text: str) -> str:
+    return " ".join(jellyfish.metaphone(w) for w in text.split())
+
+
+def similarity(spoken: str, name: str) -> float:
+    """0..100: the better of spelling and sound-alike similarity."""
+    if spoken == name:
+        return 100.0
+    by_text = fuzz.ratio(spoken, name)
+    by_sound = fuzz.ratio(_phonetic(spoken), _phonetic(name)) * 0.95
+    joined = fuzz.ratio(spoken.replace(" ", ""), name.replace(" ", ""))  # "living room" vs "livingroom"
+    return max(by_text, by_sound, joined)
+
+
+@dataclass
+class Scope:
+    """Where a request applies."""
+
+    areas: list[str] = field(default_factory=list)
+    floor: str | None = None
+    whole_home: bool = False
+    spoken: bool = False
+    """True when the area or floor was said, not taken from the context."""
+
+
+@dataclass
+class Resolution:
+    devices: list[Device] = field(default_factory=list)
+    scope: Scope = field(default_factory=Scope)
+    problem: str | None = None
+    """None, "no_target" or "ambiguous"."""
+    reply: str = ""
+
+
+def _best(spoken: str, options: Iterable[tuple[str, str]]) -> list[tuple[float, str]]:
+    """Scores of (key, candidate name) options, best first, one per key."""
+    best: dict[str, float] = {}
+    for key, name in options:
+        score = similarity(spoken, normalise(name))
+        if score > best.get(key, -1):
+            best[key] = score
+    return sorted(((s, k) for k, s in best.items()), reverse=True)
+
+
+def match_area(registry: Registry, spoken: str) -> str | None:
+    spoken = normalise(spoken)
+    if not spoken:
+        return None
+    scores = _best(spoken, ((a.name, n) for a in registry.areas for n in (a.name, *a.aliases)))
+    if scores and scores[0][0] >= MATCH_THRESHOLD:
+        return scores[0][1]
+    return None
+
+
+def match_floor(registry: Registry, spoken: str) -> str | None:
+    spoken = normalise(spoken)
+    if not spoken:
+        return None
+    scores = _best(spoken, ((f.name, n) for f in registry.floors for n in (f.name, *f.aliases)))
+    if scores and scores[0][0] >= MATCH_THRESHOLD:
+        return scores[0][1]
+    return None
+
+
+def kind_words(text: str) -> tuple[set[str], set[str]]:
+    """Domains and device classes named by device-type words in ``text``."""
+    domains: set[str] = set()
+    classes: set[str] = set()
+    lowered = " " + normalise(text) + " "
+    for word, (word_domains, device_class) in DOMAIN_WORDS.items():
+        if f" {word} " in lowered:
+            domains.update(word_domains)
+            if device_class:
+                classes.add(device_class)
+    return domains, classes
+
+
+def _device_names(device: Device) -> list[str]:
+    """A device's names, plus each name with its area's words removed ("ceiling light" for the Kitchen
+    Ceiling Light in the Kitchen)."""
+    names = [device.name, *device.aliases]
+    if device.area:
+        area_words = normalise(device.area).split()
+        for name in list(names):
+            words = [w for w in normalise(name).split() if w not in area_words]
+            if words and len(words) < len(normalise(name).split()):
+                names.append(" ".join(words))
+    return names
+
+
+class Resolver:
+    """Resolves spoken references against one registry."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def scope(self, text: str, area_span: str | None, floor_span: str | None, context_area: str | None) -> Scope:
+        registry = self.registry
+        if area_span:
+            area = match_area(registry, area_span)
+            if area:
+                return Scope(areas=[area], spoken=True)
+            floor = match_floor(registry, area_span)
+            if floor:
+                return Scope(areas=registry.areas_on_floor(floor), floor=floor, spoken=True)
+            return Scope(areas=[], spoken=True)  # named an area that does not exist
+        if floor_span:
+            floor = match_floor(registry, floor_span)
+            if floor:
+                return Scope(areas=registry.areas_on_floor(floor), floor=floor, spoken=True)
+            return Scope(areas=[], spoken=True)
+        lowered = text.lower()
+        if _ALL_RE.search(lowered) and not _HERE_RE.search(lowered):
+            return Scope(areas=[a.name for a in registry.areas], whole_home=True)
+        return Scope(areas=[context_area] if context_area else [])
+
+    def by_name(self, spoken: str, domains: set[str], scope: Scope, context_area: str | None) -> Resolution:
+        spoken_norm = normalise(spoken)
+        candidates = [d for d in self.registry.devices if not domains or d.domain in domains]
+        scores = _best(spoken_norm, ((d.id, n) for d in candidates for n in _device_names(d)))
+        good = [(s, k) for s, k in scores if s >= MATCH_THRESHOLD]
+        if not good:
+            return Resolution(scope=scope, problem="no_target", reply=f"Sorry, I don't know any device called {spoken}.")
+        top = good[0][0]
+        tied = [self.registry.device(k) for s, k in good if s >= top - TIE_MARGIN]
+        if len(tied) > 1 and scope.areas:
+            in_scope = self.registry.in_areas(tied, scope.areas)
+            tied = in_scope or tied
+        if len(tied) > 1 and context_area and not scope.spoken:
+            here = self.registry.in_areas(tied, [context_area])
+            tied = here or tied
+        if len(tied) > 1:
+            names = " or ".join(d.name for d in tied[:4])
+            return Resolution(scope=scope, problem="ambiguous", reply=f"Which one do you mean: {names}?")
+        return Resolution(devices=tied, scope=scope)
+
+    def by_kind(self, text: str, domains: set[str], classes: set[str], scope: Scope) -> Resolution:
+        devices = [d for d in self.registry.devices if d.domain in domains]
+        if classes:
+            classed = [d for d in devices if d.device_class in classes]
+            devices = classed or [d for d in devices if d.device_class is None and d.domain not in ("cover",)]
+        if not scope.whole_home:
+            devices = self.registry.in_areas(devices, scope.areas)
+        if not devices:
+            where = (f" on the {scope.floor}" if scope.floor else
+                     f" in the {scope.areas[0]}" if len(scope.areas) == 1 else "")  # fmt: skip
+            kind = _kind_word(domains, classes)
+            return Resolution(scope=scope, problem="no_target", reply=f"Sorry, there are no {kind}{where}.")
+        return Resolution(devices=devices, scope=scope)
+
+    def resolve(
+        self,
+        text: str,
+        *,
+        name: str | None,
+        area: str | None,
+        floor: str | None,
+        domains: set[str],
+        default_domains: set[str],
+        context_area: str | None,
+    ) -> Resolution:
+        """Devices the request is about. ``domains`` are those the intent can act on;
+        ``default_domains`` apply when the sentence names no kind of device ("turn on the kitchen")."""
+        scope = self.scope(text, area, floor, context_area)
+        if area and not scope.areas and name is None:
+            # The model took a device name for an area ("turn on the garage light" -> area "garage light").
+            named = self.by_name(area, domains, Scope(), context_area)
+            if named.devices:
+                return named
+            return Resolution(scope=scope, problem="no_target", reply=f"Sorry, I don't know an area called {area}.")
+        if name:
+            named = self.by_name(name, domains, scope, context_area)
+            if named.problem != "no_target":
+                return named
+            # "the kitchen lights" tagged as a name: fall back to area + kind words inside it.
+            span_domains, span_classes = kind_words(name)
+            span_area = match_area(self.registry, name)
+            if not span_domains & domains and not span_area:
+                return named
+            if span_area and not scope.spoken:
+                scope = Scope(areas=[span_area], spoken=True)
+            if not span_domains & domains:
+                span_domains = default_domains
+        else:
+            span_domains, span_classes = set(), set()
+        kinds, classes = kind_words(text)
+        kinds |= span_domains
+        classes |= span_classes
+        for pattern, verb_domains in _VERB_DOMAINS:
+            if not kinds and pattern.search(text.lower()):
+                kinds = set(verb_domains)
+        wanted = (kinds & domains) if kinds else (default_domains & domains)
+        if not wanted:
+            wanted = default_domains & domains or domains
+        if scope.spoken and not scope.areas:
+            return Resolution(scope=scope, problem="no_target", reply=f"Sorry, I don't know an area called {area or floor}.")
+        return self.by_kind(text, wanted, classes, scope)
+
+
+_KIND_NAMES = {"light": "lights", "fan": "fans", "cover": "covers", "lock": "locks", "climate": "thermostats",
+               "media_player": "media players", "vacuum": "vacuums", "valve": "valves", "switch": "switches",
+               "sensor": "sensors", "binary_sensor": "sensors", "scene": "scenes", "todo": "lists"}  # fmt: skip
+
+
+def _kind_word(domains: set[str], classes: set[str]) -> str:
+    if classes:
+        return " or ".join(sorted(f"{c}s" for c in classes))
+    names = sorted({_KIND_NAMES.get(d, d) for d in domains})
+    return " or ".join(names) if len(names) <= 2 else "such devices"
