@@ -81,6 +81,11 @@ class Registry:
                 return area
         return None
 
+    def context_area(self, spoken: str | None) -> str | None:
+        """The area a request comes from: the one named in its context, else the site's."""
+        area = self.area(spoken)
+        return area.name if area else self.site_area
+
     def areas_on_floor(self, floor: str) -> list[str]:
         return [a.name for a in self.areas if a.floor and a.floor.casefold() == floor.casefold()]
 

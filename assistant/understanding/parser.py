@@ -525,7 +525,7 @@ class Understander:
             return Parse(text=cleaned, intent=None, confidence=prediction.confidence, reply=REPLY_NOT_UNDERSTOOD,
                          outcome="rejected", timings_ms=timings)  # fmt: skip
         slots, spans = _normalise_slots(prediction, prediction.label)
-        context_area = registry.area(context.area).name if registry.area(context.area) else registry.site_area
+        context_area = registry.context_area(context.area)
         request = Request(cleaned, prediction.label, slots, spans, registry, Resolver(registry), self.settings,
                           context_area, context.now or datetime.now())  # fmt: skip
         outcome = INTENTS[intent].handle(request, INTENTS[intent])

@@ -1,0 +1,201 @@
+"""The `assistant` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .config import Config, load_config
+from .errors import AssistantError, ConfigError
+
+log = logging.getLogger("assistant")
+
+DEFAULT_CONFIG = "config.yaml"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def config_path(arg: str | None) -> str:
+    return arg or os.environ.get("ASSISTANT_CONFIG") or DEFAULT_CONFIG
+
+
+def model_path(config: Config, base: Path) -> Path:
+    """The model file named in the config, relative to the config's folder, else to this checkout."""
+    path = Path(config.understanding.model)
+    if path.is_absolute():
+        return path
+    for root in (base, REPO_ROOT):
+        if (root / path).exists():
+            return root / path
+    return base / path
+
+
+def load_understanding(config: Config, base: Path) -> Any:
+    from .understanding.model import NluModel
+    from .understanding.parser import Understander
+
+    model = NluModel(model_path(config, base), threads=config.understanding.threads)
+    return Understander(model, config.understanding)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    path = config_path(args.config)
+    config, _ = load_config(path)
+    print(f"{path}: OK ({len(config.areas)} areas, {len(config.devices)} devices)")
+    return 0
+
+
+def _requests(args: argparse.Namespace) -> Iterator[tuple[str, Any, dict[str, Any] | None, str | None]]:
+    """(text, id, context, error) per input, in order."""
+    if args.text:
+        for text in args.text:
+            yield text, None, None, None
+        return
+    for raw in sys.stdin.buffer:
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if not args.jsonl:
+            yield line, None, None, None
+            continue
+        stripped = line.strip()
+        if not stripped.startswith(("{", '"')):
+            yield line, None, None, None
+            continue
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            yield line, None, None, "invalid JSON"
+            continue
+        if isinstance(data, str):
+            yield data, None, None, None
+        elif isinstance(data, dict):
+            text = data.get("text")
+            context = data.get("context")
+            if not isinstance(text, str):
+                yield "", data.get("id"), None, "missing `text` string"
+            elif context is not None and not isinstance(context, dict):
+                yield text, data.get("id"), None, "`context` must be an object"
+            else:
+                yield text, data.get("id"), context, None
+        else:
+            yield line, None, None, "expected a JSON object with `text`"
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from .devices import Registry
+    from .understanding.parser import Context, REPLY_NOT_UNDERSTOOD
+
+    config, base = load_config(config_path(args.config))
+    understander = load_understanding(config, base)
+    registry = Registry.from_config(config)
+    for text, request_id, context_data, error in _requests(args):
+        if error is None:
+            try:
+                context = Context.from_json(context_data)
+            except (ValueError, TypeError) as exc:
+                error = f"bad context: {exc}"
+        if error is not None:
+            result = {"text": text[:400], "intent": None, "confidence": 0.0, "slots": {}, "targets": [],
+                      "actions": [], "reply": REPLY_NOT_UNDERSTOOD, "outcome": "rejected", "error": error,
+                      "timings_ms": {"total": 0.0}}  # fmt: skip
+            if request_id is not None:
+                result = {"id": request_id, **result}
+        else:
+            result = understander.parse(text, registry, context).as_dict(request_id)
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import run_eval
+
+    config, base = load_config(config_path(args.config))
+    return run_eval(config, load_understanding(config, base), Path(args.data), args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    config, base = load_config(config_path(args.config))
+    return run_bench(config, model_path(config, base), Path(args.data), args)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train import pipeline
+
+    return pipeline.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description="Offline voice assistant for the smart home.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", help=f"config file (default: $ASSISTANT_CONFIG or {DEFAULT_CONFIG})")
+        return p
+
+    p = with_config(sub.add_parser("check-config", help="validate the config file and exit"))
+    p.set_defaults(func=cmd_check_config)
+
+    p = with_config(sub.add_parser("parse", help="understand sentences; print one JSON object per line"))
+    p.add_argument("--jsonl", action="store_true", help='stdin lines are JSON: {"text", "id", "context"}')
+    p.add_argument("text", nargs="*", help="sentences (default: one per stdin line)")
+    p.set_defaults(func=cmd_parse)
+
+    p = with_config(sub.add_parser("eval", help="accuracy on the hand-written set, beside hassil"))
+    p.add_argument("--data", default=str(REPO_ROOT / "tests" / "data" / "handwritten.jsonl"))
+    p.add_argument("--generated", default=None, help="held-out generated split (default: from the model metadata)")
+    p.add_argument("--no-hassil", action="store_true", help="skip the hassil peer")
+    p.add_argument("--errors", type=int, default=0, help="print up to N failures")
+    p.set_defaults(func=cmd_eval)
+
+    p = with_config(sub.add_parser("bench", help="parse latency (p50/p95), load time and memory, beside hassil"))
+    p.add_argument("--data", default=str(REPO_ROOT / "tests" / "data" / "handwritten.jsonl"))
+    p.add_argument("--runs", type=int, default=5, help="passes over the sentences")
+    p.add_argument("--no-hassil", action="store_true")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("train", help="reproduce the shipped model from scratch (needs the [train] extra)")
+    try:
+        from .train import pipeline
+    except ImportError:  # the train package is optional at runtime
+        pipeline = None  # type: ignore[assignment]
+    if pipeline is not None:
+        pipeline.add_arguments(p)
+    p.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

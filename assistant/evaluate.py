@@ -1,0 +1,243 @@
+"""`assistant eval`: accuracy on the hand-written set (and a held-out generated split), beside hassil.
+
+Scores, on in-domain sentences: intent accuracy, slot F1 over the normalised value slots, and exact
+match of (intent, targets, value slots); on out-of-domain sentences: the share rejected.
+Names, areas and floors are judged through `targets`, not as slots.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .devices import Registry
+from .understanding.parser import Context, Understander
+
+VALUE_SLOTS = ("brightness", "brightness_step", "color", "color_temp", "position", "volume_level", "volume_step",
+               "percentage", "temperature", "temperature_unit", "temperature_step", "duration_s", "item")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    context: dict[str, Any]
+    intent: str | None
+    targets: tuple[str, ...]
+    slots: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Guess:
+    intent: str | None
+    targets: tuple[str, ...]
+    slots: dict[str, Any]
+
+
+def load_examples(path: Path) -> list[Example]:
+    examples = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            examples.append(Example(row["text"], row.get("context") or {}, row.get("intent"),
+                                    tuple(sorted(row.get("targets") or ())), row.get("slots") or {}))  # fmt: skip
+    return examples
+
+
+def _value_items(slots: dict[str, Any]) -> set[tuple[str, Any]]:
+    items = set()
+    for key in VALUE_SLOTS:
+        if key in slots and slots[key] is not None:
+            value = slots[key]
+            if isinstance(value, float) and value == int(value):
+                value = int(value)
+            if isinstance(value, str):
+                value = value.strip().lower()
+            items.add((key, value))
+    return items
+
+
+@dataclass
+class Scores:
+    n_in: int = 0
+    n_ood: int = 0
+    intent_ok: int = 0
+    exact_ok: int = 0
+    ood_rejected: int = 0
+    false_rejects: int = 0
+    slot_tp: int = 0
+    slot_fp: int = 0
+    slot_fn: int = 0
+
+    def add(self, example: Example, guess: Guess) -> bool:
+        """Record one example; True when it is fully right."""
+        if example.intent is None:
+            self.n_ood += 1
+            self.ood_rejected += guess.intent is None
+            return guess.intent is None
+        self.n_in += 1
+        self.false_rejects += guess.intent is None
+        expected, got = _value_items(example.slots), _value_items(guess.slots)
+        self.slot_tp += len(expected & got)
+        self.slot_fp += len(got - expected)
+        self.slot_fn += len(expected - got)
+        intent_ok = guess.intent == example.intent
+        self.intent_ok += intent_ok
+        exact = intent_ok and guess.targets == example.targets and expected == got
+        self.exact_ok += exact
+        return exact
+
+    def row(self) -> dict[str, float]:
+        precision = self.slot_tp / max(1, self.slot_tp + self.slot_fp)
+        recall = self.slot_tp / max(1, self.slot_tp + self.slot_fn)
+        return {
+            "intent_accuracy": self.intent_ok / max(1, self.n_in),
+            "slot_f1": 2 * precision * recall / max(1e-9, precision + recall),
+            "exact_match": self.exact_ok / max(1, self.n_in),
+            "ood_rejection": self.ood_rejected / max(1, self.n_ood),
+            "in_domain_rejected": self.false_rejects / max(1, self.n_in),
+        }
+
+
+class HassilPeer:
+    """Home Assistant's own template matcher, given this registry's names, areas and floors."""
+
+    def __init__(self, registry: Registry) -> None:
+        import home_assistant_intents
+        from hassil import Intents
+        from hassil.intents import TextSlotList
+
+        data = home_assistant_intents.get_intents("en")
+        self.intents = Intents.from_dict(data)
+        self.skip_words = data.get("skip_words")
+        self.registry = registry
+        names = [(n, d.id, {"domain": d.domain, **({"device_class": d.device_class} if d.device_class else {})})
+                 for d in registry.devices for n in (d.name, *d.aliases)]  # fmt: skip
+        self.slot_lists = {
+            "name": TextSlotList.from_tuples(names),
+            "area": TextSlotList.from_tuples([(n, a.name) for a in registry.areas for n in (a.name, *a.aliases)]),
+            "floor": TextSlotList.from_tuples([(n, f.name) for f in registry.floors for n in (f.name, *f.aliases)]),
+            "zone": TextSlotList.from_strings([]),
+            "search_query": TextSlotList.from_strings([]),
+        }
+
+    def guess(self, text: str, context_area: str | None) -> Guess:
+        from hassil import recognize
+
+        result = recognize(text, self.intents, slot_lists=self.slot_lists, skip_words=self.skip_words,
+                           intent_context={"area": context_area} if context_area else None,
+                           language="en")  # fmt: skip
+        if result is None:
+            return Guess(None, (), {})
+        entities = {k: v.value for k, v in result.entities.items()}
+        return Guess(result.intent.name, self._targets(result.intent.name, entities, context_area),
+                     self._slots(result.intent.name, entities))  # fmt: skip
+
+    def _targets(self, intent: str, entities: dict[str, Any], context_area: str | None) -> tuple[str, ...]:
+        registry = self.registry
+        if isinstance(entities.get("name"), str) and entities["name"] in {d.id for d in registry.devices}:
+            return (entities["name"],)
+        from .understanding.parser import INTENTS
+
+        spec = INTENTS.get(intent)
+        if spec is None or not spec.domains:
+            return ()
+        domain = entities.get("domain")
+        domains = {domain} if isinstance(domain, str) else set(spec.default_domains)
+        devices = [d for d in registry.devices if d.domain in domains]
+        if isinstance(entities.get("device_class"), str):
+            devices = [d for d in devices if d.device_class == entities["device_class"]]
+        if isinstance(entities.get("floor"), str):
+            devices = registry.in_areas(devices, registry.areas_on_floor(entities["floor"]))
+        elif isinstance(entities.get("area"), str):
+            area = registry.area(entities["area"])
+            devices = registry.in_areas(devices, [area.name if area else entities["area"]])
+        elif context_area and "floor" not in entities:
+            devices = registry.in_areas(devices, [context_area])
+        return tuple(sorted(d.id for d in devices))
+
+    @staticmethod
+    def _slots(intent: str, entities: dict[str, Any]) -> dict[str, Any]:
+        slots: dict[str, Any] = {}
+        for key in ("brightness", "position", "percentage"):
+            if isinstance(entities.get(key), (int, float)):
+                slots[key] = int(entities[key])
+        if isinstance(entities.get("color"), str):
+            slots["color"] = entities["color"]
+        if isinstance(entities.get("temperature"), (int, float)):
+            slots["color_temp" if intent == "HassLightSet" else "temperature"] = entities["temperature"]
+        if isinstance(entities.get("volume_level"), (int, float)):
+            slots["volume_level"] = int(entities["volume_level"])
+        step = entities.get("volume_step")
+        if step is not None:
+            slots["volume_step"] = {"up": 10, "down": -10}.get(step, step) if isinstance(step, str) else int(step)
+        seconds = sum(float(entities.get(k) or 0) * m for k, m in (("hours", 3600), ("minutes", 60), ("seconds", 1))
+                      if isinstance(entities.get(k), (int, float)))  # fmt: skip
+        if seconds:
+            slots["duration_s"] = int(seconds)
+        if isinstance(entities.get("item"), str):
+            slots["item"] = entities["item"]
+        return slots
+
+
+def _score(examples: Iterable[Example], guess: Callable[[Example], Guess],
+           failures: list[tuple[Example, Guess]]) -> Scores:  # fmt: skip
+    scores = Scores()
+    for example in examples:
+        g = guess(example)
+        if not scores.add(example, g):
+            failures.append((example, g))
+    return scores
+
+
+def _print_table(title: str, columns: dict[str, dict[str, float]], counts: str) -> None:
+    print(f"\n{title}  ({counts})")
+    names = list(columns)
+    print(f"{'metric':<22}" + "".join(f"{n:>14}" for n in names))
+    for metric in next(iter(columns.values())):
+        print(f"{metric:<22}" + "".join(f"{columns[n][metric] * 100:>13.1f}%" for n in names))
+
+
+def run_eval(config: Config, understander: Understander, data: Path, args: Any) -> int:
+    registry = Registry.from_config(config)
+    examples = load_examples(data)
+
+    def ours(example: Example) -> Guess:
+        parse = understander.parse(example.text, registry, Context.from_json(example.context))
+        return Guess(parse.intent, parse.targets, parse.slots)
+
+    started = time.perf_counter()
+    our_failures: list[tuple[Example, Guess]] = []
+    columns = {"this model": _score(examples, ours, our_failures).row()}
+    elapsed = time.perf_counter() - started
+    if not args.no_hassil:
+        peer = HassilPeer(registry)
+        columns["hassil"] = _score(
+            examples, lambda e: peer.guess(e.text, registry.context_area(e.context.get("area"))), []
+        ).row()
+    n_in = sum(e.intent is not None for e in examples)
+    _print_table(f"hand-written set: {data}", columns, f"{n_in} in-domain, {len(examples) - n_in} out-of-domain")
+    print(f"(this model: {elapsed / max(1, len(examples)) * 1000:.2f} ms per sentence, mean)")
+    metrics = understander.model.metadata.get("metrics", {})
+    if metrics:
+        print("\nheld-out generated split (from the model metadata, int8 ONNX):")
+        for key, value in metrics.items():
+            print(f"  {key}: {value}")
+    for example, guess in our_failures[: args.errors]:
+        print(f"\nFAIL {example.text!r} ctx={example.context}\n  want {example.intent} {list(example.targets)} "
+              f"{example.slots}\n  got  {guess.intent} {list(guess.targets)} {guess.slots}")  # fmt: skip
+    return 0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return statistics.quantiles(ordered, n=100, method="inclusive")[int(q) - 1] if len(ordered) > 1 else ordered[0]
