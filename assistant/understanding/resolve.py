@@ -19,7 +19,7 @@ from rapidfuzz import fuzz
 from ..config import Device
 from ..devices.registry import Registry
 
-MATCH_THRESHOLD = 80.0
+MATCH_THRESHOLD = 82.0
 """Minimum similarity (0..100) for a spoken name to match a registry name."""
 TIE_MARGIN = 3.0
 """Candidates within this many points of the best are equally good."""
@@ -114,13 +114,17 @@ def _best(spoken: str, options: Iterable[tuple[str, str]]) -> list[tuple[float, 
 
 
 def match_area(registry: Registry, spoken: str) -> str | None:
+    """The area named by ``spoken``: all of it ("the lounge"), or a part of it ("kitchen lights")."""
     spoken = normalise(spoken)
     if not spoken:
         return None
-    scores = _best(spoken, ((a.name, n) for a in registry.areas for n in (a.name, *a.aliases)))
+    options = [(a.name, n) for a in registry.areas for n in (a.name, *a.aliases)]
+    scores = _best(spoken, options)
     if scores and scores[0][0] >= MATCH_THRESHOLD:
         return scores[0][1]
-    return None
+    padded = f" {spoken} "
+    inside = [(len(n), key) for key, n in options if f" {normalise(n)} " in padded]
+    return max(inside)[1] if inside else None
 
 
 def match_floor(registry: Registry, spoken: str) -> str | None:
@@ -210,8 +214,15 @@ class Resolver:
         if classes:
             classed = [d for d in devices if d.device_class in classes]
             devices = classed or [d for d in devices if d.device_class is None and d.domain not in ("cover",)]
+        everywhere = devices
         if not scope.whole_home:
             devices = self.registry.in_areas(devices, scope.areas)
+        if not devices and not scope.spoken and len(everywhere) == 1:
+            # Nothing of that kind here, but exactly one in the home ("open the garage" from the kitchen).
+            devices = everywhere
+        if not devices and not scope.spoken and len(everywhere) > 1:
+            names = " or ".join(d.name for d in everywhere[:4])
+            return Resolution(scope=scope, problem="ambiguous", reply=f"Which one do you mean: {names}?")
         if not devices:
             where = (f" on the {scope.floor}" if scope.floor else
                      f" in the {scope.areas[0]}" if len(scope.areas) == 1 else "")  # fmt: skip
