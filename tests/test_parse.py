@@ -1,0 +1,137 @@
+"""The real shipped model on sentences it was not trained on (written for these tests)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from assistant.understanding.parser import Context
+
+
+def parse(understander, registry, text, area=None, now=None):
+    return understander.parse(text, registry, Context(area=area, now=now))
+
+
+@pytest.mark.parametrize(("text", "intent", "targets"), [
+    ("could you switch the kitchen lights off", "HassTurnOff", ["light.kitchen_ceiling", "light.kitchen_counter"]),
+    ("lock up the front door would you", "HassTurnOn", ["lock.front_door"]),
+    ("please get the coffee machine going", "HassTurnOn", ["switch.coffee_machine"]),
+    ("shut the bedroom curtains", "HassTurnOff", ["cover.bedroom_curtains"]),
+    ("pause the telly", "HassMediaPause", ["media_player.living_room_tv"]),
+    ("send the hoover back to its dock", "HassVacuumReturnToBase", ["vacuum.robot"]),
+])  # fmt: skip
+def test_device_commands(understander, registry, text, intent, targets):
+    result = parse(understander, registry, text)
+    assert result.intent == intent, result
+    assert list(result.targets) == targets, result
+    assert len(result.actions) == len(targets)
+
+
+def test_brightness_is_normalised_and_published(understander, registry):
+    result = parse(understander, registry, "set the desk lamp to forty percent")
+    assert result.intent == "HassLightSet"
+    assert result.slots["brightness"] == 40
+    assert [a.as_dict() for a in result.actions] == [{
+        "device": "light.office_desk_lamp", "topic": "zigbee2mqtt/office_desk_lamp/set",
+        "payload": '{"state":"ON","brightness":102}', "qos": 1, "retain": False}]
+    assert "Desk Lamp" in result.reply
+
+
+def test_colour(understander, registry):
+    result = parse(understander, registry, "make the bedside lamp purple")
+    assert result.intent == "HassLightSet"
+    assert (result.slots["color"], result.slots["rgb"]) == ("purple", [128, 0, 128])
+    assert json.loads(result.actions[0].payload)["color"] == {"r": 128, "g": 0, "b": 128}
+
+
+def test_relative_brightness_uses_known_state(understander, registry):
+    # Kitchen ceiling is on at 100 %: dimming by the default 20 points gives 80 %.
+    result = parse(understander, registry, "dim the kitchen ceiling light a bit")
+    assert result.intent == "HassLightSet"
+    assert result.slots["brightness_step"] == -20
+    assert json.loads(result.actions[0].payload) == {"state": "ON", "brightness": round(80 * 254 / 100)}
+
+
+def test_relative_temperature(understander, registry):
+    result = parse(understander, registry, "turn the heating up a couple of degrees", area="Bedroom")
+    assert result.intent == "HassClimateSetTemperature"
+    assert result.targets == ("climate.bedroom_radiator",)
+    assert result.slots["temperature_step"] == 2
+    assert json.loads(result.actions[0].payload) == {"current_heating_setpoint": 20.0}
+
+
+def test_timer_duration(understander, registry):
+    result = parse(understander, registry, "start a timer for an hour and a half")
+    assert result.intent == "HassStartTimer"
+    assert result.slots["duration_s"] == 5400
+    assert result.actions == ()
+
+
+def test_state_question_answers_from_the_registry(understander, registry):
+    result = parse(understander, registry, "hey is the garage door still open?")
+    assert result.intent == "HassGetState"
+    assert result.targets == ("cover.garage_door",)
+    assert result.actions == ()
+    assert result.reply == "No, the Garage Door is closed."
+
+
+def test_context_area_picks_the_room(understander, registry):
+    result = parse(understander, registry, "lights off please", area="Bedroom")
+    assert result.intent == "HassTurnOff"
+    assert result.targets == ("light.bedroom_ceiling", "light.bedside_lamp")
+
+
+def test_current_time_uses_the_context_clock(understander, registry):
+    result = parse(understander, registry, "what time is it", now=datetime(2026, 11, 26, 21, 5))
+    assert result.intent == "HassGetCurrentTime"
+    assert result.reply == "It's 9:05 PM."
+
+
+def test_shopping_list(understander, registry):
+    result = parse(understander, registry, "put oat milk on the shopping list")
+    assert result.intent == "HassShoppingListAddItem"
+    assert result.slots["item"] == "oat milk"
+    assert [(a.topic, a.payload) for a in result.actions] == [("home/lists/shopping/add", "oat milk")]
+
+
+@pytest.mark.parametrize("text", [
+    "book a table for four at an italian place tonight",
+    "give this novel three out of five stars",
+    "what films are showing at the cinema this evening",
+    "how are you doing today",
+    "who won the world cup in 1998",
+])  # fmt: skip
+def test_out_of_domain_is_rejected(understander, registry, text):
+    result = parse(understander, registry, text)
+    assert result.intent is None
+    assert result.actions == ()
+    assert result.outcome == "rejected"
+
+
+def test_nonexistent_device_sends_nothing(understander, registry):
+    result = parse(understander, registry, "turn on the sauna heater")
+    assert result.intent == "HassTurnOn"
+    assert result.actions == ()
+    assert result.outcome == "no_target"
+
+
+def test_ambiguous_device_asks(understander, registry):
+    result = parse(understander, registry, "turn on the ceiling light", area="Hallway")
+    assert result.actions == ()
+    assert result.outcome == "ambiguous"
+    assert result.reply.startswith("Which one")
+
+
+def test_misheard_name(understander, registry):
+    result = parse(understander, registry, "turn on the living groom lamp")
+    assert result.targets == ("light.living_room_lamp",)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\x00\x01\x02", "x" * 10_000, "🙂🙂🙂", "1234 5678", "\ufeff\u200b"])
+def test_malformed_input_is_rejected(understander, registry, text):
+    result = parse(understander, registry, text)
+    assert result.intent is None
+    assert result.actions == ()
+    assert len(result.text) <= 400
