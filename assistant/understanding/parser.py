@@ -70,16 +70,30 @@ class Request:
     context_area: str | None
     now: datetime
 
+    names: list[str] = field(default_factory=list)
+    """Every name span, for "turn off the reading lamp and the big light"."""
+
     def resolve(self, spec: IntentSpec) -> Resolution:
-        return self.resolver.resolve(
-            self.text,
-            name=self.spans.get("name"),
-            area=self.spans.get("area"),
-            floor=self.spans.get("floor"),
-            domains=set(spec.domains),
-            default_domains=set(spec.default_domains),
-            context_area=self.context_area,
-        )
+        names = self.names if len(self.names) > 1 else [self.spans.get("name")]
+        results = [
+            self.resolver.resolve(
+                self.text,
+                name=name,
+                area=self.spans.get("area"),
+                floor=self.spans.get("floor"),
+                domains=set(spec.domains),
+                default_domains=set(spec.default_domains),
+                context_area=self.context_area,
+            )
+            for name in names
+        ]
+        for resolution in results:
+            if resolution.problem:
+                return resolution
+        merged = results[0]
+        for resolution in results[1:]:
+            merged.devices += [d for d in resolution.devices if d not in merged.devices]
+        return merged
 
 
 Handler = Callable[[Request, "IntentSpec"], Outcome]
@@ -447,6 +461,7 @@ if set(INTENTS) != set(schema.HA_INTENTS):  # a schema change must come with its
 
 
 def _normalise_slots(prediction: Prediction, label: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Normalised slot values, and the first span's words per slot."""
     spans: dict[str, str] = {}
     for span in prediction.spans:
         spans.setdefault(span.slot, span.text.strip(" .,!?;:"))
@@ -526,8 +541,9 @@ class Understander:
                          outcome="rejected", timings_ms=timings)  # fmt: skip
         slots, spans = _normalise_slots(prediction, prediction.label)
         context_area = registry.context_area(context.area)
+        names = [s.text.strip(" .,!?;:") for s in prediction.spans if s.slot == "name"]
         request = Request(cleaned, prediction.label, slots, spans, registry, Resolver(registry), self.settings,
-                          context_area, context.now or datetime.now())  # fmt: skip
+                          context_area, context.now or datetime.now(), names)  # fmt: skip
         outcome = INTENTS[intent].handle(request, INTENTS[intent])
         timings["total"] = _ms(started)
         return Parse(
