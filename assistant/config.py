@@ -114,6 +114,8 @@ class Device(_Model):
     commands: dict[str, CommandTemplate] = Field(default_factory=dict)
     features: list[Literal["brightness", "color", "color_temp"]] | None = None
     state: dict[str, Any] = Field(default_factory=dict, description="Known state, e.g. {state: on}.")
+    state_topic: str | None = Field(None, description="generic: where the device publishes its state.")
+    state_key: str | None = Field(None, description="generic: the JSON key holding the state; else the whole payload.")
     confirm: bool | None = Field(None, description="Ask before acting; default from the confirm section.")
 
     @field_validator("id")
@@ -161,8 +163,56 @@ class Understanding(_Model):
 
 
 class Confirm(_Model):
-    domains: list[str] = Field(default_factory=lambda: ["lock"])
-    device_classes: list[str] = Field(default_factory=lambda: ["garage", "gate"])
+    """Sensitive actions (unlocking, opening a garage door or gate, disarming) are asked about first."""
+
+    domains: list[str] = Field(default_factory=lambda: ["lock", "alarm_control_panel"],
+                               description="Unlocking / disarming these domains asks first.")  # fmt: skip
+    device_classes: list[str] = Field(default_factory=lambda: ["garage", "gate"],
+                                      description="Opening covers of these classes asks first.")  # fmt: skip
+    window_s: float = Field(15.0, gt=0, le=120, description="How long a 'yes' is accepted after the question.")
+
+
+class Tls(_Model):
+    ca_file: str | None = Field(None, description="CA certificate (PEM) the broker's certificate is checked against.")
+    cert_file: str | None = Field(None, description="Client certificate (PEM), for brokers that require one.")
+    key_file: str | None = Field(None, description="Client key (PEM).")
+    check_hostname: bool = Field(True, description="Check the broker's certificate matches mqtt.host.")
+
+    @model_validator(mode="after")
+    def _pair(self) -> Tls:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        return self
+
+
+class Mqtt(_Model):
+    """The broker. Username and password are never written here: they come from the environment
+    (ASSISTANT_MQTT_USERNAME, ASSISTANT_MQTT_PASSWORD) or from systemd credentials
+    ($CREDENTIALS_DIRECTORY/mqtt_username, $CREDENTIALS_DIRECTORY/mqtt_password)."""
+
+    host: str = "localhost"
+    port: int = Field(1883, ge=1, le=65535)
+    prefix: str = Field("assistant", pattern=r"^[^#+/][^#+]*$", description="Own topics: <prefix>/<site>/...")
+    client_id: str | None = Field(None, description="Default: assistant-<site>.")
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    protocol: Literal["5", "3.1.1"] = "5"
+    tls: Tls | None = None
+    reconnect_min_s: float = Field(1.0, gt=0, le=60)
+    reconnect_max_s: float = Field(30.0, gt=0, le=3600, description="Cap of the exponential back-off.")
+    delivery_timeout_s: float = Field(3.0, gt=0, le=30,
+                                      description="A device command not delivered in this time is dropped, never sent late.")  # fmt: skip
+    max_payload_bytes: int = Field(4096, ge=256, le=1_048_576, description="Larger commands are dropped.")
+    max_state_bytes: int = Field(262_144, ge=1024, le=16_777_216, description="Larger state/discovery messages are dropped.")
+    commands_per_minute: int = Field(30, ge=1, le=6000, description="Per source; more are dropped.")
+    discovery: bool = Field(True, description="Read Home Assistant MQTT discovery and Zigbee2MQTT bridge/devices.")
+    discovery_prefix: str = "homeassistant"
+    zigbee2mqtt_base: str = "zigbee2mqtt"
+
+
+class Daemon(_Model):
+    follow_up_s: float = Field(20.0, ge=0, le=300, description="'turn it off' refers to the last command this long.")
+    watchdog: bool = True
+    queue_size: int = Field(1000, ge=10, le=100_000, description="Incoming messages waiting; the oldest are dropped.")
 
 
 class Config(_Model):
@@ -171,7 +221,9 @@ class Config(_Model):
     floors: list[Floor] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
     understanding: Understanding = Field(default_factory=Understanding)  # type: ignore[arg-type]
-    confirm: Confirm = Field(default_factory=Confirm)
+    confirm: Confirm = Field(default_factory=Confirm)  # type: ignore[arg-type]
+    mqtt: Mqtt = Field(default_factory=Mqtt)  # type: ignore[arg-type]
+    daemon: Daemon = Field(default_factory=Daemon)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _references(self) -> Config:
