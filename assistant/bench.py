@@ -36,7 +36,7 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
     started = time.perf_counter()
     model = NluModel(model_path, threads=1)
     load_s = time.perf_counter() - started
-    understander = Understander(model, config.understanding)
+    understander = Understander(model, config.understanding, config.confirm)
     registry = Registry.from_config(config)
     examples = load_examples(data)
     contexts = [Context.from_json(e.context) for e in examples]

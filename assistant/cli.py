@@ -40,7 +40,7 @@ def load_understanding(config: Config, base: Path) -> Any:
     from .understanding.parser import Understander
 
     model = NluModel(model_path(config, base), threads=config.understanding.threads)
-    return Understander(model, config.understanding)
+    return Understander(model, config.understanding, config.confirm)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -130,8 +130,8 @@ class Device(_Model):
         if self.id.split(".", 1)[0] != self.domain:
             raise ValueError(f"id {self.id!r} does not start with its domain {self.domain!r}")
         if self.protocol == "generic":
-            if not self.commands:
-                raise ValueError("a generic device needs `commands` (a topic and payload per action)")
+            if not self.commands and not self.state_topic:
+                raise ValueError("a generic device needs `commands` (a topic and payload per action) or a `state_topic`")
             for action, command in self.commands.items():
                 if action not in ACTION_FIELDS:
                     raise ValueError(f"unknown action {action!r} in commands; known: {', '.join(ACTION_FIELDS)}")

@@ -39,8 +39,10 @@ class Parse:
     actions: tuple[Action, ...] = ()
     reply: str = ""
     outcome: str = "rejected"
-    """One of: done, answer, rejected, no_target, ambiguous, unsupported."""
+    """One of: done, answer, confirm, rejected, no_target, ambiguous, unsupported."""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    pending_actions: tuple[Action, ...] = ()
+    """For outcome "confirm": what will be published once the user says yes."""
 
     def as_dict(self, id: Any = None) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -57,4 +59,6 @@ class Parse:
             "outcome": self.outcome,
             "timings_ms": self.timings_ms,
         })  # fmt: skip
+        if self.pending_actions:
+            out["pending_actions"] = [a.as_dict() for a in self.pending_actions]
         return out

@@ -73,6 +73,26 @@ class Registry:
         return Registry(self.site_id, self.site_area, self.areas, self.floors, self.devices,
                         MappingProxyType(frozen), self._by_id)  # fmt: skip
 
+    def with_devices(self, extra: Iterable[Device]) -> Registry:
+        """A copy with discovered devices added. Devices already here (same id, or same MQTT topic) win;
+        an area the home does not have is dropped from the newcomer."""
+        known_ids = {d.id for d in self.devices}
+        known_topics = {t for d in self.devices for t in _topics(d)}
+        area_names = {a.name.casefold(): a.name for a in self.areas}
+        added = []
+        for device in extra:
+            if device.id in known_ids or known_topics & set(_topics(device)):
+                continue
+            area = area_names.get((device.area or "").casefold())
+            added.append(device.model_copy(update={"area": area}))
+            known_ids.add(device.id)
+        devices = self.devices + tuple(added)
+        states = dict(self.states)
+        for device in added:
+            states.setdefault(device.id, MappingProxyType(dict(device.state)))
+        return Registry(self.site_id, self.site_area, self.areas, self.floors, devices, MappingProxyType(states),
+                        MappingProxyType({d.id: d for d in devices}))  # fmt: skip
+
     def area(self, name: str | None) -> AreaInfo | None:
         if name is None:
             return None
@@ -92,3 +112,8 @@ class Registry:
     def in_areas(self, devices: Iterable[Device], areas: Iterable[str]) -> list[Device]:
         wanted = {a.casefold() for a in areas}
         return [d for d in devices if d.area is not None and d.area.casefold() in wanted]
+
+
+def _topics(device: Device) -> list[str]:
+    topics = [device.topic] if device.topic else []
+    return topics + [c.topic for c in device.commands.values()]

@@ -646,6 +646,15 @@ def generate(cfg: DataConfig) -> tuple[list[Example], list[Example], dict[str, A
     rng.shuffle(out)
     train = [e for e in out if e.template not in test_ids]
     test = [e for e in out if e.template in test_ids]
+    # small classes (few distinct phrasings): repeat sentences so each label has a fair share of updates
+    floor = int(cfg.per_intent * 0.4)
+    by_l: dict[str, list[Example]] = defaultdict(list)
+    for e in train:
+        by_l[e.intent].append(e)
+    for label, exs in sorted(by_l.items()):
+        if len(exs) < floor:
+            train.extend(rng.choice(exs) for _ in range(floor - len(exs)))
+    rng.shuffle(train)
     if cfg.sample:
         train = train[: cfg.sample]
         test = test[: max(8, cfg.sample // 4)]

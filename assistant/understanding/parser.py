@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..config import Device, Understanding
+from ..config import Confirm, Device, Understanding
 from ..devices import Registry, command_for
 from ..errors import UnsupportedAction
 from ..messages import Action, Parse
@@ -37,17 +37,68 @@ class Context:
     """The area the request comes from; None means the site's area."""
     now: datetime | None = None
     """The time to answer time and date questions with; None means the clock now."""
+    previous: Previous | None = None
+    """The last command, within the follow-up window: "turn it off", "and the bedroom too"."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> Context:
+        """From a JSON object; raises ValueError on a malformed one."""
         if not data:
             return cls()
         area = data.get("area")
         now = data.get("now")
+        if area is not None and not isinstance(area, str):
+            raise ValueError("context.area must be a string")
+        if now is not None and not isinstance(now, str):
+            raise ValueError("context.now must be an ISO 8601 string")
+        previous = data.get("previous")
         return cls(
-            area=area if isinstance(area, str) else None,
-            now=datetime.fromisoformat(now) if isinstance(now, str) else None,
+            area=area,
+            now=datetime.fromisoformat(now) if now else None,
+            previous=Previous.from_json(previous) if previous is not None else None,
         )
+
+
+@dataclass(frozen=True)
+class Previous:
+    intent: str
+    targets: tuple[str, ...]
+    slots: Mapping[str, Any]
+
+    @classmethod
+    def from_json(cls, data: Any) -> Previous:
+        if not isinstance(data, dict) or not isinstance(data.get("intent"), str):
+            raise ValueError("context.previous must be an object with `intent`")
+        targets = data.get("targets") or []
+        slots = data.get("slots") or {}
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            raise ValueError("context.previous.targets must be a list of device ids")
+        if not isinstance(slots, dict):
+            raise ValueError("context.previous.slots must be an object")
+        return cls(data["intent"], tuple(targets), slots)
+
+    @classmethod
+    def of(cls, parse: Parse) -> Previous | None:
+        return cls(parse.intent, parse.targets, dict(parse.slots)) if parse.intent else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"intent": self.intent, "targets": list(self.targets), "slots": dict(self.slots)}
+
+
+_PRONOUN_RE = re.compile(r"\b(it|them|that|those|this|these)\b", re.I)
+_FOLLOW_UP_RE = re.compile(r"^(and|also|same|now|then)\b|\b(too|as well|also)[.!?]*$", re.I)
+_STEP_LABELS = {("HassLightSet", "brightness_step"): ("LightBrighter", "LightDimmer"),
+                ("HassClimateSetTemperature", "temperature_step"): ("ClimateWarmer", "ClimateCooler"),
+                ("HassSetVolumeRelative", "volume_step"): ("VolumeUp", "VolumeDown")}  # fmt: skip
+_DEVICE_SLOTS = ("name", "area", "floor")
+
+
+def _label_of(previous: Previous) -> str:
+    """The model label that repeats a previous command."""
+    for (intent, slot), (up, down) in _STEP_LABELS.items():
+        if previous.intent == intent and isinstance(previous.slots.get(slot), (int, float)):
+            return up if previous.slots[slot] > 0 else down
+    return previous.intent
 
 
 @dataclass
@@ -72,8 +123,16 @@ class Request:
 
     names: list[str] = field(default_factory=list)
     """Every name span, for "turn off the reading lamp and the big light"."""
+    previous_targets: tuple[str, ...] = ()
+    """Set when the sentence says "it"/"them" about the last command's devices."""
 
     def resolve(self, spec: IntentSpec) -> Resolution:
+        if self.previous_targets:
+            devices = [self.registry.device(i) for i in self.previous_targets
+                       if i in {d.id for d in self.registry.devices}]  # fmt: skip
+            devices = [d for d in devices if d.domain in spec.domains]
+            if devices:
+                return Resolution(devices=devices)
         names = self.names if len(self.names) > 1 else [self.spans.get("name")]
         results = [
             self.resolver.resolve(
@@ -519,9 +578,10 @@ def clean_text(text: str) -> str:
 class Understander:
     """Turns sentences into Parse results with one loaded model."""
 
-    def __init__(self, model: NluModel, settings: Understanding) -> None:
+    def __init__(self, model: NluModel, settings: Understanding, confirm: Confirm | None = None) -> None:
         self.model = model
         self.settings = settings
+        self.confirm = confirm or Confirm()
 
     def parse(self, text: str, registry: Registry, context: Context | None = None) -> Parse:
         started = time.perf_counter()
@@ -539,12 +599,29 @@ class Understander:
             timings["total"] = _ms(started)
             return Parse(text=cleaned, intent=None, confidence=prediction.confidence, reply=REPLY_NOT_UNDERSTOOD,
                          outcome="rejected", timings_ms=timings)  # fmt: skip
-        slots, spans = _normalise_slots(prediction, prediction.label)
+        label = prediction.label
+        previous = context.previous
+        spoken_device = any(s.slot in _DEVICE_SLOTS for s in prediction.spans)
+        follow_up = previous is not None and bool(_FOLLOW_UP_RE.search(cleaned)) and spoken_device
+        if follow_up and previous is not None:  # "and the bedroom too": the last command, somewhere else
+            label = _label_of(previous)
+            intent = previous.intent
+        slots, spans = _normalise_slots(prediction, label)
+        if follow_up and previous is not None:
+            slots = {**{k: v for k, v in previous.slots.items() if k not in _DEVICE_SLOTS}, **slots}
         context_area = registry.context_area(context.area)
         names = [s.text.strip(" .,!?;:") for s in prediction.spans if s.slot == "name"]
-        request = Request(cleaned, prediction.label, slots, spans, registry, Resolver(registry), self.settings,
+        request = Request(cleaned, label, slots, spans, registry, Resolver(registry), self.settings,
                           context_area, context.now or datetime.now(), names)  # fmt: skip
+        if previous is not None and not spoken_device and _PRONOUN_RE.search(cleaned):
+            request.previous_targets = previous.targets
         outcome = INTENTS[intent].handle(request, INTENTS[intent])
+        actions = tuple(outcome.actions)
+        pending: tuple[Action, ...] = ()
+        question = self._confirmation(intent, outcome, registry)
+        if question:
+            pending, actions = actions, ()
+            outcome.kind, outcome.reply = "confirm", question
         timings["total"] = _ms(started)
         return Parse(
             text=cleaned,
@@ -552,11 +629,33 @@ class Understander:
             confidence=prediction.confidence,
             slots=slots,
             targets=tuple(sorted(d.id for d in outcome.targets)),
-            actions=tuple(outcome.actions),
+            actions=actions,
             reply=outcome.reply,
             outcome=outcome.kind,
             timings_ms=timings,
+            pending_actions=pending,
         )
+
+    def _confirmation(self, intent: str, outcome: Outcome, registry: Registry) -> str | None:
+        """The question to ask before a sensitive action (unlocking, opening a garage door), or None."""
+        if not outcome.actions:
+            return None
+        sensitive = []
+        for action in outcome.actions:
+            device = registry.device(action.device)
+            if device.confirm is not None:
+                risky = device.confirm
+            elif device.domain in self.confirm.domains:
+                risky = intent == "HassTurnOff"  # unlocking, disarming
+            else:
+                risky = device.device_class in self.confirm.device_classes and intent in ("HassTurnOn", "HassSetPosition")
+            if risky:
+                sensitive.append(device)
+        if not sensitive:
+            return None
+        verb = {"HassTurnOff": "unlock" if sensitive[0].domain == "lock" else "turn off",
+                "HassTurnOn": "open" if sensitive[0].domain == "cover" else "turn on"}.get(intent, "change")  # fmt: skip
+        return f"Are you sure you want to {verb} {names_of(sensitive)}?"
 
 
 def _ms(started: float) -> float:
