@@ -128,6 +128,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_bench(config, model_path(config, base), Path(args.data), args)
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from .daemon import run_daemon
+
+    path = Path(config_path(args.config))
+    config, base = load_config(path)
+    return run_daemon(path, config, base, load_understanding)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from .devices.listing import print_devices
+
+    config, _ = load_config(config_path(args.config))
+    return print_devices(config, args.json)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    config, base = load_config(config_path(args.config))
+    return run_demo(config, base, load_understanding, args.text)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import pipeline
 
@@ -162,7 +184,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=str(REPO_ROOT / "tests" / "data" / "handwritten.jsonl"))
     p.add_argument("--runs", type=int, default=5, help="passes over the sentences")
     p.add_argument("--no-hassil", action="store_true")
+    p.add_argument("--mqtt", action="store_true",
+                   help="also: command-to-device latency over a real broker (mosquitto on a free port)")
+    p.add_argument("--commands", type=int, default=200, help="commands sent for --mqtt")
     p.set_defaults(func=cmd_bench)
+
+    p = with_config(sub.add_parser("run", help="run the assistant service on MQTT"))
+    p.set_defaults(func=cmd_run)
+
+    p = with_config(sub.add_parser("devices", help="list the registry as the running service sees it"))
+    p.add_argument("--json", action="store_true", help="print the JSON the service publishes")
+    p.set_defaults(func=cmd_devices)
+
+    p = with_config(sub.add_parser("demo", help="an embedded broker, the service, a few commands: printed"))
+    p.add_argument("text", nargs="*", help="commands to send (default: a handful of examples)")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("train", help="reproduce the shipped model from scratch (needs the [train] extra)")
     try:

@@ -51,7 +51,7 @@ class Credentials:
                     value = None
                 except OSError as exc:
                     raise ConfigError(f"{path}: cannot read credential: {exc}") from None
-            values[key] = value
+            values[key] = value or None  # an empty credential (systemd SetCredential= default) is none
         if values["password"] is not None and values["username"] is None:
             raise ConfigError("an MQTT password is set but no username (ASSISTANT_MQTT_USERNAME)")
         return cls(values["username"], values["password"])
