@@ -74,3 +74,105 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
         print(_row("hassil recognize", hassil))
         print(f"\nhassil load: {hassil_load_s * 1000:.0f} ms; peak RSS after hassil: {_rss_mb():.0f} MB")
     return 0
+
+
+def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
+    """Command-to-device latency over a real broker: a mosquitto on a free loopback port (amqtt when
+    mosquitto is not installed), the service as a subprocess, and a client that publishes a text
+    command and times the device message's arrival."""
+    import json
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    import threading
+
+    import paho.mqtt.client as paho
+    import yaml
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from .demo import EmbeddedBroker, free_port
+
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
+    mosquitto = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+    broker_proc = None
+    embedded = None
+    if mosquitto:
+        (workdir / "mosquitto.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        broker_proc = subprocess.Popen([mosquitto, "-c", str(workdir / "mosquitto.conf")],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        broker_name = "mosquitto"
+    else:
+        embedded = EmbeddedBroker(port)
+        embedded.start()
+        broker_name = "amqtt (embedded)"
+    data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    data.setdefault("mqtt", {}).update({"host": "127.0.0.1", "port": port, "commands_per_minute": 6000,
+                                        "protocol": "5" if mosquitto else "3.1.1"})  # fmt: skip
+    data.setdefault("understanding", {})["model"] = str(model.resolve())
+    bench_config = workdir / "config.yaml"
+    bench_config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    started = time.perf_counter()
+    service = subprocess.Popen([sys.executable, "-m", "assistant.cli", "run", "--config", str(bench_config)],
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    arrived = threading.Event()
+    online = threading.Event()
+    prefix = f"{data['mqtt'].get('prefix', 'assistant')}/{data.get('site', {}).get('id', 'default')}"
+    sentences = [("turn on the hallway light", "zigbee2mqtt/hallway_light/set"),
+                 ("turn off the hallway light", "zigbee2mqtt/hallway_light/set"),
+                 ("set the desk lamp to 40 percent", "zigbee2mqtt/office_desk_lamp/set"),
+                 ("switch on the coffee machine", "cmnd/coffee_machine/POWER")]  # fmt: skip
+    wanted = {topic for _, topic in sentences}
+
+    def on_message(client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        if message.topic in wanted:
+            arrived.set()
+        elif message.topic == f"{prefix}/status" and message.payload == b"online":
+            online.set()
+
+    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    client.subscribe([(t, 1) for t in wanted] + [(f"{prefix}/status", 1)])
+    client.loop_start()
+    try:
+        if not online.wait(60):
+            print("the service did not come online")
+            return 1
+        ready_s = time.perf_counter() - started
+        samples: list[float] = []
+        for i in range(commands + 10):
+            text, _ = sentences[i % len(sentences)]
+            arrived.clear()
+            t0 = time.perf_counter()
+            client.publish(f"{prefix}/command", json.dumps({"text": text, "id": i}), qos=1)
+            if not arrived.wait(5):
+                print(f"no device message for {text!r}")
+                return 1
+            if i >= 10:  # the first ten warm up
+                samples.append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.01)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+        service.terminate()
+        service.wait(10)
+        if broker_proc:
+            broker_proc.kill()
+        if embedded:
+            embedded.stop()
+    print(f"\ncommand-to-device latency over {broker_name} ({commands} commands, service as a subprocess)")
+    print(f"{'latency, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
+    print(_row("command -> device message", samples))
+    print(f"service start to online: {ready_s * 1000:.0f} ms")
+    return 0

@@ -124,8 +124,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
-    config, base = load_config(config_path(args.config))
-    return run_bench(config, model_path(config, base), Path(args.data), args)
+    path = Path(config_path(args.config))
+    config, base = load_config(path)
+    status = run_bench(config, model_path(config, base), Path(args.data), args)
+    if status == 0 and args.mqtt:
+        from .bench import run_mqtt_bench
+
+        status = run_mqtt_bench(path, model_path(config, base), args.commands)
+    return status
 
 
 def cmd_run(args: argparse.Namespace) -> int:
