@@ -223,7 +223,7 @@ _SCRIPTS = ["morning routine", "bedtime routine", "evening routine", "leave home
             "all lights off", "party", "vacation", "school run", "dinner ready", "wake the kids", "air the house",
             "boost heating", "boost hot water", "hot water", "guest arrival", "night routine", "sunset routine"]
 
-TODO_LISTS = ["shopping", "shopping list", "grocery", "groceries", "grocery list", "to do", "todo", "to-do",
+TODO_LISTS = ["to do", "todo", "to-do",
               "chores", "chore", "tasks", "task", "work", "work tasks", "home", "household", "hardware store",
               "costco", "target", "walmart", "aldi", "lidl", "tesco", "pharmacy", "party", "christmas", "gift",
               "gifts", "birthday", "packing", "camping", "holiday", "vacation", "books", "reading", "movies",

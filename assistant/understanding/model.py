@@ -75,7 +75,9 @@ class NluModel:
             actual = sha256_of(model_path)
             if expected != actual:
                 raise ModelError(f"{model_path}: sha256 {actual} does not match the metadata ({expected})")
-        tokenizer_path = model_path.parent / self.metadata.get("tokenizer", "tokenizer.json")
+        tokenizer_info = self.metadata.get("tokenizer", {})
+        tokenizer_file = tokenizer_info.get("file") if isinstance(tokenizer_info, dict) else tokenizer_info
+        tokenizer_path = model_path.parent / str(tokenizer_file or "tokenizer.json")
         try:
             self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
         except Exception as exc:  # tokenizers raises a bare Exception subclass on bad files

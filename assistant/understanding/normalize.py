@@ -136,7 +136,9 @@ _UNIT_SECONDS = [
 
 def duration_seconds(text: str) -> int | None:
     """'ten minutes' -> 600; 'an hour and a half' -> 5400; '1 hour 20 minutes' -> 4800."""
-    lowered = " " + to_digits(text.lower()).replace("-", " ") + " "
+    # "second" is also an ordinal to text2num ("90 second" -> "90 2nd"): say "secs" instead
+    lowered = re.sub(r"\bseconds?\b", "secs", text.lower())
+    lowered = " " + to_digits(lowered).replace("-", " ") + " "
     lowered = re.sub(r"\bhalf an?\s+(?=hour)", "0.5 ", lowered)
     lowered = re.sub(r"\bquarter of an?\s+(?=hour)", "0.25 ", lowered)
     lowered = re.sub(r"\b(an?|one)\s+(?=h(?:ou)?r|min|sec)", "1 ", lowered)

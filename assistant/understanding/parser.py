@@ -121,36 +121,35 @@ class Request:
     context_area: str | None
     now: datetime
 
-    names: list[str] = field(default_factory=list)
-    """Every name span, for "turn off the reading lamp and the big light"."""
+    names: list[list[str]] = field(default_factory=list)
+    """Every name span, each with variants that take in the next words ("desk" -> "desk lamp")."""
     previous_targets: tuple[str, ...] = ()
     """Set when the sentence says "it"/"them" about the last command's devices."""
 
     def resolve(self, spec: IntentSpec) -> Resolution:
         if self.previous_targets:
-            devices = [self.registry.device(i) for i in self.previous_targets
-                       if i in {d.id for d in self.registry.devices}]  # fmt: skip
+            known = {d.id for d in self.registry.devices}
+            devices = [self.registry.device(i) for i in self.previous_targets if i in known]
             devices = [d for d in devices if d.domain in spec.domains]
             if devices:
                 return Resolution(devices=devices)
-        names = self.names if len(self.names) > 1 else [self.spans.get("name")]
         results = [
             self.resolver.resolve(
                 self.text,
-                name=name,
+                name=variants,
                 area=self.spans.get("area"),
                 floor=self.spans.get("floor"),
                 domains=set(spec.domains),
                 default_domains=set(spec.default_domains),
                 context_area=self.context_area,
             )
-            for name in names
+            for variants in (self.names or [[]])
         ]
-        for resolution in results:
-            if resolution.problem:
-                return resolution
-        merged = results[0]
-        for resolution in results[1:]:
+        found = [r for r in results if not r.problem]
+        if not found:
+            return results[0]
+        merged = found[0]
+        for resolution in found[1:]:
             merged.devices += [d for d in resolution.devices if d not in merged.devices]
         return merged
 
@@ -165,6 +164,8 @@ class IntentSpec:
     default_domains: frozenset[str]
     """Domains meant when the sentence names no kind of device."""
     handle: Handler
+    slots: frozenset[str] = frozenset()
+    """The value slots the intent takes (besides name, area and floor); others heard are dropped."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -435,14 +436,20 @@ def _list_add(shopping: bool) -> Handler:
         item = req.slots.get("item")
         if not item:
             return Outcome("Sorry, what should I add?", "unsupported")
-        if shopping and not req.spans.get("name"):
-            req.spans["name"] = "shopping list"
-        elif req.spans.get("name"):
-            req.spans["name"] = re.sub(r"\s+list$", "", req.spans["name"].strip(), flags=re.I) or req.spans["name"]
+        spoken = req.spans.get("name")
+        if shopping or not spoken:
+            req.names = [["shopping list", "shopping"]]
+        else:
+            bare = re.sub(r"\s+list$", "", spoken.strip(), flags=re.I) or spoken
+            req.names = [[spoken, bare]]
         return _act(req, spec, lambda d: ("add_item", {"item": item}),
                     lambda ds: f"Added {item} to {names_of(ds)}.")  # fmt: skip
 
     return handle
+
+
+def _is_shopping_list(device: Device) -> bool:
+    return any("shopping" in n.lower() for n in (device.name, *device.aliases))
 
 
 def _answer(make: Callable[[Request], str]) -> Handler:
@@ -483,12 +490,14 @@ F = frozenset
 INTENTS: dict[str, IntentSpec] = {
     "HassTurnOn": IntentSpec(CONTROLLABLE, F({"light"}), _turn(True)),
     "HassTurnOff": IntentSpec(CONTROLLABLE - {"scene", "script"}, F({"light"}), _turn(False)),
-    "HassLightSet": IntentSpec(F({"light"}), F({"light"}), _light_set),
-    "HassGetState": IntentSpec(ANY, F({"light"}), _get_state),
-    "HassSetPosition": IntentSpec(F({"cover", "valve"}), F({"cover"}), _set_position),
-    "HassClimateSetTemperature": IntentSpec(F({"climate"}), F({"climate"}), _climate_set),
+    "HassLightSet": IntentSpec(F({"light"}), F({"light"}), _light_set,
+                                 F({"brightness", "brightness_step", "color", "rgb", "color_temp"})),
+    "HassGetState": IntentSpec(ANY, F({"light"}), _get_state, F({"state"})),
+    "HassSetPosition": IntentSpec(F({"cover", "valve"}), F({"cover"}), _set_position, F({"position"})),
+    "HassClimateSetTemperature": IntentSpec(F({"climate"}), F({"climate"}), _climate_set,
+                                              F({"temperature", "temperature_unit", "temperature_step"})),
     "HassClimateGetTemperature": IntentSpec(F({"climate"}), F({"climate"}), _climate_get),
-    "HassFanSetSpeed": IntentSpec(F({"fan"}), F({"fan"}), _fan_speed),
+    "HassFanSetSpeed": IntentSpec(F({"fan"}), F({"fan"}), _fan_speed, F({"percentage"})),
     "HassVacuumStart": IntentSpec(F({"vacuum"}), F({"vacuum"}), _simple("start", "Started {}.")),
     "HassVacuumReturnToBase": IntentSpec(F({"vacuum"}), F({"vacuum"}), _simple("return_to_base", "Sent {} home.")),
     "HassMediaPause": IntentSpec(F({"media_player"}), F({"media_player"}), _simple("pause", "Paused {}.")),
@@ -496,18 +505,19 @@ INTENTS: dict[str, IntentSpec] = {
     "HassMediaNext": IntentSpec(F({"media_player"}), F({"media_player"}), _simple("next", "Skipped to the next track on {}.")),
     "HassMediaPrevious": IntentSpec(F({"media_player"}), F({"media_player"}),
                                     _simple("previous", "Went back to the previous track on {}.")),
-    "HassSetVolume": IntentSpec(F({"media_player"}), F({"media_player"}), _set_volume),
-    "HassSetVolumeRelative": IntentSpec(F({"media_player"}), F({"media_player"}), _volume_relative),
+    "HassSetVolume": IntentSpec(F({"media_player"}), F({"media_player"}), _set_volume, F({"volume_level"})),
+    "HassSetVolumeRelative": IntentSpec(F({"media_player"}), F({"media_player"}), _volume_relative,
+                                          F({"volume_step"})),
     "HassMediaPlayerMute": IntentSpec(F({"media_player"}), F({"media_player"}), _simple("mute", "Muted {}.")),
     "HassMediaPlayerUnmute": IntentSpec(F({"media_player"}), F({"media_player"}), _simple("unmute", "Unmuted {}.")),
-    **{name: IntentSpec(NONE, NONE, _answer(_timer_reply)) for name in (
+    **{name: IntentSpec(NONE, NONE, _answer(_timer_reply), F({"duration_s"})) for name in (
         "HassStartTimer", "HassCancelTimer", "HassCancelAllTimers", "HassPauseTimer", "HassUnpauseTimer",
         "HassTimerStatus", "HassIncreaseTimer", "HassDecreaseTimer")},
     "HassGetCurrentTime": IntentSpec(NONE, NONE, _answer(_time)),
     "HassGetCurrentDate": IntentSpec(NONE, NONE, _answer(_date)),
     "HassGetWeather": IntentSpec(NONE, NONE, _answer(lambda r: "Sorry, no weather source is set up.")),
-    "HassListAddItem": IntentSpec(F({"todo"}), F({"todo"}), _list_add(False)),
-    "HassShoppingListAddItem": IntentSpec(F({"todo"}), F({"todo"}), _list_add(True)),
+    "HassListAddItem": IntentSpec(F({"todo"}), F({"todo"}), _list_add(False), F({"item"})),
+    "HassShoppingListAddItem": IntentSpec(F({"todo"}), F({"todo"}), _list_add(True), F({"item"})),
     "HassNevermind": IntentSpec(NONE, NONE, _answer(lambda r: "OK.")),
 }  # fmt: skip
 
@@ -519,7 +529,7 @@ if set(INTENTS) != set(schema.HA_INTENTS):  # a schema change must come with its
 # Slots
 
 
-def _normalise_slots(prediction: Prediction, label: str) -> tuple[dict[str, Any], dict[str, str]]:
+def _normalise_slots(prediction: Prediction, label: str, text: str) -> tuple[dict[str, Any], dict[str, str]]:
     """Normalised slot values, and the first span's words per slot."""
     spans: dict[str, str] = {}
     for span in prediction.spans:
@@ -564,7 +574,64 @@ def _normalise_slots(prediction: Prediction, label: str) -> tuple[dict[str, Any]
         for key in ("brightness", "volume_level", "position"):
             if key in slots:
                 slots["percentage"] = slots.pop(key)
+    _fill_missing(slots, label, intent, text)
     return slots, spans
+
+
+_ABSOLUTE_FOR_STEP = {"brightness_step": "brightness", "temperature_step": "temperature", "volume_step": "volume_level"}
+_STEP_RE = re.compile(r"\bby\s+(\S+(?:\s+\S+)?)|(\S+(?:\s+and\s+a\s+half)?)\s+(?:degrees?|percent|%|points?)\b", re.I)
+
+
+def _step_size(text: str) -> float | None:
+    if re.search(r"\bhalf an? degree\b", text, re.I):
+        return 0.5
+    for match in _STEP_RE.finditer(text):
+        number = normalize.first_number(match.group(1) or match.group(2))
+        if number is not None and number > 0:
+            return number
+    return None
+
+
+def _fill_missing(slots: dict[str, Any], label: str, intent: str | None, text: str) -> None:
+    """Values the tagger missed, read from the whole sentence when the intent needs them."""
+    if label in schema.INTERNAL_INTENTS:
+        step_slot = schema.INTERNAL_INTENTS[label][1]
+        absolute = _ABSOLUTE_FOR_STEP[step_slot]
+        if step_slot not in slots and absolute in slots:  # "turn it down 40 percent": the size of the step
+            value = slots.pop(absolute)
+            slots[step_slot] = value
+            slots.pop("temperature_unit", None)
+        elif step_slot not in slots and (size := _step_size(text)) is not None:
+            slots[step_slot] = int(size) if size == int(size) else size
+        slots.pop(absolute, None)
+    elif intent == "HassSetPosition" and "position" not in slots:
+        if (value := normalize.percent(text)) is not None:
+            slots["position"] = value
+    elif intent in ("HassStartTimer", "HassIncreaseTimer", "HassDecreaseTimer") and "duration_s" not in slots:
+        if (seconds := normalize.duration_seconds(text)) is not None:
+            slots["duration_s"] = seconds
+    elif intent == "HassFanSetSpeed" and "percentage" not in slots:
+        if (value := normalize.fan_percentage(text)) is not None:
+            slots["percentage"] = value
+    elif intent == "HassSetVolume" and "volume_level" not in slots:
+        if (value := normalize.percent(text)) is not None:
+            slots["volume_level"] = value
+
+
+def _name_variants(text: str, span: Any) -> list[str]:
+    """A name span, and the span with the one or two words after it and the word before it: the tagger
+    sometimes stops early ("the desk | lamp")."""
+    base = span.text.strip(" .,!?;:")
+    after = [w.strip(" .,!?;:") for w in text[span.end:].split()[:2]]
+    before = [w.strip(" .,!?;:") for w in text[:span.start].split()[-1:]]
+    variants = [base]
+    if after and after[0]:
+        variants.append(f"{base} {after[0]}")
+        if len(after) > 1 and after[1]:
+            variants.append(f"{base} {after[0]} {after[1]}")
+    if before and before[0]:
+        variants.append(f"{before[0]} {base}")
+    return variants
 
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
@@ -606,16 +673,20 @@ class Understander:
         if follow_up and previous is not None:  # "and the bedroom too": the last command, somewhere else
             label = _label_of(previous)
             intent = previous.intent
-        slots, spans = _normalise_slots(prediction, label)
+        slots, spans = _normalise_slots(prediction, label, cleaned)
         if follow_up and previous is not None:
             slots = {**{k: v for k, v in previous.slots.items() if k not in _DEVICE_SLOTS}, **slots}
+        keep = INTENTS[intent].slots | set(_DEVICE_SLOTS)
+        slots = {k: v for k, v in slots.items() if k in keep}
         context_area = registry.context_area(context.area)
-        names = [s.text.strip(" .,!?;:") for s in prediction.spans if s.slot == "name"]
+        names = [_name_variants(cleaned, s) for s in prediction.spans if s.slot == "name"]
         request = Request(cleaned, label, slots, spans, registry, Resolver(registry), self.settings,
                           context_area, context.now or datetime.now(), names)  # fmt: skip
         if previous is not None and not spoken_device and _PRONOUN_RE.search(cleaned):
             request.previous_targets = previous.targets
         outcome = INTENTS[intent].handle(request, INTENTS[intent])
+        if intent == "HassListAddItem" and len(outcome.targets) == 1 and _is_shopping_list(outcome.targets[0]):
+            intent = "HassShoppingListAddItem"  # HA's own intent for "add X to my shopping list"
         actions = tuple(outcome.actions)
         pending: tuple[Action, ...] = ()
         question = self._confirmation(intent, outcome, registry)

@@ -42,12 +42,11 @@ DOMAIN_WORDS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "heating": (("climate",), None), "heat": (("climate",), None), "thermostat": (("climate",), None),
     "radiator": (("climate",), None), "ac": (("climate",), None), "aircon": (("climate",), None),
     "air conditioning": (("climate",), None),
-    "tv": (("media_player",), None), "television": (("media_player",), None), "music": (("media_player",), None),
-    "speaker": (("media_player",), None), "radio": (("media_player",), None), "media": (("media_player",), None),
+    "music": (("media_player",), None), "media": (("media_player",), None), "volume": (("media_player",), None),
+    "speakers": (("media_player",), None),
     "vacuum": (("vacuum",), None), "hoover": (("vacuum",), None), "robot": (("vacuum",), None),
     "sprinkler": (("valve",), None), "sprinklers": (("valve",), None), "valve": (("valve",), None),
     "plug": (("switch",), "outlet"), "socket": (("switch",), "outlet"), "outlet": (("switch",), "outlet"),
-    "switch": (("switch",), None),
     "humidity": (("sensor",), "humidity"), "temperature": (("sensor", "climate"), None),
 }  # fmt: skip
 
@@ -189,27 +188,80 @@ class Resolver:
             return Scope(areas=[a.name for a in registry.areas], whole_home=True)
         return Scope(areas=[context_area] if context_area else [])
 
-    def by_name(self, spoken: str, domains: set[str], scope: Scope, context_area: str | None) -> Resolution:
-        spoken_norm = normalise(spoken)
+    def by_name(self, spoken: str | list[str], domains: set[str], scope: Scope, context_area: str | None) -> Resolution:
+        """The device a spoken name means. ``spoken`` may hold variants of one span (the span, the span
+        with the next words); each device keeps its best score."""
+        variants = [spoken] if isinstance(spoken, str) else spoken
         candidates = [d for d in self.registry.devices if not domains or d.domain in domains]
-        scores = _best(spoken_norm, ((d.id, n) for d in candidates for n in _device_names(d)))
-        good = [(s, k) for s, k in scores if s >= MATCH_THRESHOLD]
+        best: dict[str, float] = {}
+        for variant in variants:
+            for score, key in _best(normalise(variant), ((d.id, n) for d in candidates for n in _device_names(d))):
+                best[key] = max(score, best.get(key, 0.0))
+        good = sorted(((s, k) for k, s in best.items() if s >= MATCH_THRESHOLD), reverse=True)
         if not good:
-            return Resolution(scope=scope, problem="no_target", reply=f"Sorry, I don't know any device called {spoken}.")
+            return Resolution(scope=scope, problem="no_target",
+                              reply=f"Sorry, I don't know any device called {variants[0]}.")  # fmt: skip
         top = good[0][0]
         tied = [self.registry.device(k) for s, k in good if s >= top - TIE_MARGIN]
-        if len(tied) > 1 and scope.areas:
-            in_scope = self.registry.in_areas(tied, scope.areas)
-            tied = in_scope or tied
+        return self._one_of(tied, scope, context_area)
+
+    def _one_of(self, tied: list[Device], scope: Scope, context_area: str | None) -> Resolution:
+        """Equally good candidates: those in the area spoken, else in the area the request came from."""
+        if len(tied) > 1 and scope.areas and not scope.whole_home:
+            tied = self.registry.in_areas(tied, scope.areas) or tied
         if len(tied) > 1 and context_area and not scope.spoken:
-            here = self.registry.in_areas(tied, [context_area])
-            tied = here or tied
+            tied = self.registry.in_areas(tied, [context_area]) or tied
         if len(tied) > 1:
             names = " or ".join(d.name for d in tied[:4])
             return Resolution(scope=scope, problem="ambiguous", reply=f"Which one do you mean: {names}?")
         return Resolution(devices=tied, scope=scope)
 
-    def by_kind(self, text: str, domains: set[str], classes: set[str], scope: Scope) -> Resolution:
+    def mentions(self, text: str, domains: set[str], scope: Scope, context_area: str | None) -> Resolution | None:
+        """Devices whose name or alias is said word for word in ``text`` (longest mentions first),
+        whatever the model tagged. None when no name is said."""
+        words = normalise(text).split()
+        padded = " " + " ".join(words) + " "
+        hits: list[tuple[int, int, Device]] = []
+        for device in self.registry.devices:
+            if domains and device.domain not in domains:
+                continue
+            given = {normalise(n) for n in (device.name, *device.aliases)}
+            for name in _device_names(device):
+                name = normalise(name)
+                if not name or name in DOMAIN_WORDS or f" {name} " not in padded:
+                    continue
+                if name not in given and len(name.split()) < 2:
+                    continue  # "heater" left of "Office Heater" once the area is taken out: too vague
+                if scope.spoken and not scope.whole_home and device.area not in scope.areas and name in given \
+                        and not set(name.split()) & {w for a in scope.areas for w in normalise(a).split()}:
+                    continue  # "the heating in the bedroom": the area said wins over another room's alias
+                start = padded.index(f" {name} ")
+                hits.append((start, start + len(name), device))
+        if not hits:
+            return None
+        hits.sort(key=lambda h: h[0] - h[1])  # longest first
+        taken: list[tuple[int, int]] = []
+        groups: list[list[Device]] = []
+        for start, end, device in hits:
+            for i, (a, b) in enumerate(taken):
+                if (start, end) == (a, b):
+                    if device not in groups[i]:
+                        groups[i].append(device)
+                    break
+                if start < b and a < end:
+                    break
+            else:
+                taken.append((start, end))
+                groups.append([device])
+        devices: list[Device] = []
+        for group in groups:
+            one = self._one_of(group, scope, context_area)
+            if one.problem:
+                return one
+            devices += [d for d in one.devices if d not in devices]
+        return Resolution(devices=devices, scope=scope)
+
+    def by_kind(self, text: str, domains: set[str], classes: set[str], scope: Scope, widen: bool = True) -> Resolution:
         devices = [d for d in self.registry.devices if d.domain in domains]
         if classes:
             classed = [d for d in devices if d.device_class in classes]
@@ -217,10 +269,10 @@ class Resolver:
         everywhere = devices
         if not scope.whole_home:
             devices = self.registry.in_areas(devices, scope.areas)
-        if not devices and not scope.spoken and len(everywhere) == 1:
+        if not devices and not scope.spoken and widen and len(everywhere) == 1:
             # Nothing of that kind here, but exactly one in the home ("open the garage" from the kitchen).
             devices = everywhere
-        if not devices and not scope.spoken and len(everywhere) > 1:
+        if not devices and not scope.spoken and widen and len(everywhere) > 1:
             names = " or ".join(d.name for d in everywhere[:4])
             return Resolution(scope=scope, problem="ambiguous", reply=f"Which one do you mean: {names}?")
         if not devices:
@@ -234,37 +286,56 @@ class Resolver:
         self,
         text: str,
         *,
-        name: str | None,
+        name: str | list[str] | None,
         area: str | None,
         floor: str | None,
         domains: set[str],
         default_domains: set[str],
         context_area: str | None,
     ) -> Resolution:
-        """Devices the request is about. ``domains`` are those the intent can act on;
-        ``default_domains`` apply when the sentence names no kind of device ("turn on the kitchen")."""
+        """Devices the request is about. ``name`` is the spoken name (or variants of it); ``domains`` are
+        those the intent can act on; ``default_domains`` apply when the sentence names no kind of device
+        ("turn on the kitchen")."""
+        variants = [name] if isinstance(name, str) else list(name or [])
         scope = self.scope(text, area, floor, context_area)
-        if area and not scope.areas and name is None:
+        mentioned = self.mentions(text, domains, scope, context_area)
+        if area and not scope.areas and not variants:
             # The model took a device name for an area ("turn on the garage light" -> area "garage light").
             named = self.by_name(area, domains, Scope(), context_area)
             if named.devices:
                 return named
-            return Resolution(scope=scope, problem="no_target", reply=f"Sorry, I don't know an area called {area}.")
-        if name:
-            named = self.by_name(name, domains, scope, context_area)
+            return mentioned or Resolution(scope=scope, problem="no_target",
+                                           reply=f"Sorry, I don't know an area called {area}.")  # fmt: skip
+        span_domains: set[str] = set()
+        span_classes: set[str] = set()
+        widen = True
+        if area and not scope.areas and self.by_name(area, set(), Scope(), context_area).devices:
+            scope = self.scope(text, None, floor, context_area)  # a device's name taken for an area ("the telly")
+        if variants:
+            named = self.by_name(variants, domains, scope, context_area)
             if named.problem != "no_target":
                 return named
-            # "the kitchen lights" tagged as a name: fall back to area + kind words inside it.
-            span_domains, span_classes = kind_words(name)
-            span_area = match_area(self.registry, name)
-            if not span_domains & domains and not span_area:
-                return named
-            if span_area and not scope.spoken:
-                scope = Scope(areas=[span_area], spoken=True)
-            if not span_domains & domains:
-                span_domains = default_domains
-        else:
-            span_domains, span_classes = set(), set()
+            if mentioned is not None:
+                return mentioned
+            span_domains, span_classes = kind_words(variants[0])
+            span_area = match_area(self.registry, variants[0])
+            next_kinds = kind_words(variants[1])[0] if len(variants) > 1 else set()
+            if span_area:  # "the kitchen lights" tagged as a name: area + kind words inside it
+                if not scope.spoken:
+                    scope = Scope(areas=[span_area], spoken=True)
+                if not span_domains & domains:
+                    span_domains = default_domains
+            elif span_domains or next_kinds:
+                return named  # "the porch light", "the shed door": a device this home does not have
+            else:
+                # A stray word tagged as a name; act only if the rest of the sentence says what is meant
+                # ("the lawn's soaked, shut off the sprinkler"), and only close by.
+                rest_domains, _ = kind_words(text)
+                if not rest_domains & domains and not scope.spoken:
+                    return named
+                widen = False
+        elif mentioned is not None:
+            return mentioned
         kinds, classes = kind_words(text)
         kinds |= span_domains
         classes |= span_classes
@@ -276,7 +347,7 @@ class Resolver:
             wanted = default_domains & domains or domains
         if scope.spoken and not scope.areas:
             return Resolution(scope=scope, problem="no_target", reply=f"Sorry, I don't know an area called {area or floor}.")
-        return self.by_kind(text, wanted, classes, scope)
+        return self.by_kind(text, wanted, classes, scope, widen)
 
 
 _KIND_NAMES = {"light": "lights", "fan": "fans", "cover": "covers", "lock": "locks", "climate": "thermostats",
