@@ -233,7 +233,8 @@ _json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.float
                             lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
                             max_leaves=10)  # fmt: skip
 _invalid_utf8 = st.binary(min_size=1, max_size=200).filter(lambda b: _not_utf8(b))
-_bad_json = st.text(max_size=100).map(lambda t: "{" + t).filter(lambda t: not _is_json(t)).map(str.encode)
+_bad_json = st.text(max_size=100).map(lambda t: "{" + t).filter(lambda t: not _is_json(t)).map(
+    lambda t: t.encode("utf-8", "surrogatepass"))
 _unknown_fields = st.dictionaries(st.text(min_size=1, max_size=10).filter(lambda k: k not in ("text", "id", "context", "source")),
                                   _json_values, min_size=1, max_size=4).map(
     lambda d: json.dumps({"text": "turn on the hallway light", **d}).encode())  # fmt: skip

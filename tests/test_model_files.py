@@ -22,7 +22,8 @@ def test_metadata_matches_the_model_file():
     assert tuple(meta["labels"]["intents"]) == schema.INTENT_LABELS
     assert tuple(meta["labels"]["tags"]) == schema.TAG_LABELS
     assert MODEL.stat().st_size <= 30 * 1024 * 1024
-    assert (MODEL.parent / meta["tokenizer"]).is_file()
+    tokenizer = MODEL.parent / meta["tokenizer"]["file"]
+    assert sha256_of(tokenizer) == meta["tokenizer"]["sha256"]
 
 
 def _copy_model(tmp_path):
