@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -35,9 +36,12 @@ class Broker:
     def start(self) -> Broker:
         conf = self.workdir / "mosquitto.conf"
         listener = self.extra or "allow_anonymous true\n"
-        conf.write_text(f"listener {self.port} 127.0.0.1\npersistence false\n{listener}")
-        self.process = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)  # fmt: skip
+        # as root, mosquitto would drop to its own user, which cannot read the test's files
+        user = "user root\n" if os.geteuid() == 0 else ""
+        conf.write_text(f"listener {self.port} 127.0.0.1\npersistence false\n{user}{listener}")
+        log = self.workdir / "mosquitto.log"
+        with log.open("ab") as sink:
+            self.process = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=sink)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -45,7 +49,7 @@ class Broker:
                     return self
             except OSError:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited: {self.process.stderr.read().decode()}")  # type: ignore[union-attr]
+                    raise RuntimeError(f"mosquitto exited: {log.read_text(errors='replace')}")
                 time.sleep(0.05)
         raise RuntimeError("mosquitto did not start")
 

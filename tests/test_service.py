@@ -32,9 +32,10 @@ def write_config(tmp_path: Path, port: int, **mqtt: object) -> Path:
 
 
 def start_service(config: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "assistant.cli", "run", "--config", str(config)],
-                            cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    """`assistant run` with its output in service.log beside the config."""
+    with (config.parent / "service.log").open("ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "assistant.cli", "run", "--config", str(config)],
+                                cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=log)  # fmt: skip
 
 
 @pytest.fixture
@@ -80,6 +81,7 @@ def test_sd_notify_ready_watchdog_and_clean_sigterm(tmp_path, notify_socket):
         observer.close()
     finally:
         proc.kill()
+        proc.wait(5)
         broker.stop()
 
 
@@ -127,9 +129,10 @@ def test_sighup_reload_keeps_old_config_when_invalid(tmp_path):
         observer.close()
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=5)
+        proc.wait(5)
         broker.stop()
-    assert "reload failed" in err and "bogus_section" in err
+    log = (tmp_path / "service.log").read_text()
+    assert "reload failed" in log and "bogus_section" in log
 
 
 def test_broken_config_exits_2_with_check_config_message(tmp_path):

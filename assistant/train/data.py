@@ -59,6 +59,8 @@ OWN_LISTS: dict[str, tuple[Callable[[], str], str | None]] = {
     "floor_n": (_floor_n, "floor"), "floor_adv": (lambda: random.choice(["upstairs", "downstairs"]), "floor"),
     "brightness": (P.brightness_value, "brightness"), "color": (lambda: random.choice(P.COLORS), "color"),
     "color_temp": (P.color_temp_value, "color_temp"), "position": (P.position_value, "position"),
+    "position_word": (lambda: random.choice(["halfway", "half way", "half", "a quarter", "a third", "partway",
+                                             "part way", "three quarters", "fully", "all the way"]), "position"),
     "volume": (P.volume_value, "volume"), "percentage": (P.fan_value, "percentage"),
     "temperature": (P.temperature_value, "temperature"), "step": (P.step_pct, "step"),
     "step_deg": (P.step_deg, "step"), "step_vol": (P.step_vol, "step"), "duration": (P.duration_value, "duration"),

@@ -483,3 +483,41 @@ NAME_BY_DOMAIN = {
     "todo": todo_list_name, "weather": lambda: random.choice(["home", "forecast", "weather station", "met office",
                                                                "london", "paris", "berlin", "the cabin", "work"]),
 }
+
+
+# Words naming a device *type*, not a device: never tagged (the runtime infers the domain from them).
+TYPE_WORDS = {
+    "light", "lights", "lamp", "lamps", "bulb", "bulbs", "lighting", "lightbulb", "lightbulbs", "ceiling light",
+    "ceiling lights", "fan", "fans", "ceiling fan", "blind", "blinds", "curtain", "curtains", "shade", "shades",
+    "shutter", "shutters", "awning", "garage door", "garage", "gate", "window", "windows", "door", "doors",
+    "thermostat", "heating", "heater", "ac", "a/c", "air con", "aircon", "air conditioner", "air conditioning",
+    "climate", "heat pump", "radiator", "boiler", "furnace", "hvac", "lock", "locks", "vacuum", "robot vacuum",
+    "vacuum cleaner", "robot", "the robot", "hoover", "tv", "television", "speaker", "speakers", "music",
+    "media player", "radio", "switch", "plug", "socket", "outlet", "smart plug", "drapes", "roller blind",
+    "roller shutter", "sunshade", "screen", "valve", "water valve", "sensor", "cooler", "mop", "mopper",
+}
+
+
+def _no_type(gen):
+    area_type = {f"{a} {t}" for a in AREAS for t in TYPE_WORDS}
+
+    def g() -> str:
+        for _ in range(20):
+            v = gen()
+            if v not in TYPE_WORDS and v not in area_type:
+                return v
+        return v
+
+    return g
+
+
+light_name = _no_type(light_name)
+switch_name = _no_type(switch_name)
+fan_name = _no_type(fan_name)
+cover_name = _no_type(cover_name)
+lock_name = _no_type(lock_name)
+media_name = _no_type(media_name)
+climate_name = _no_type(climate_name)
+vacuum_name = _no_type(vacuum_name)
+for _k, _f in list(NAME_BY_DOMAIN.items()):
+    NAME_BY_DOMAIN[_k] = _no_type(_f)

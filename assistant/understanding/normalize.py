@@ -23,8 +23,14 @@ def to_digits(text: str) -> str:
         return text
 
 
+_FEW = [(re.compile(r"\ba couple(?: of)?\b"), "2"), (re.compile(r"\ba few\b"), "3"), (re.compile(r"\ba\s+(?=degree)"), "1 ")]
+
+
 def first_number(text: str) -> float | None:
-    digits = to_digits(text.lower())
+    lowered = text.lower()
+    for pattern, value in _FEW:
+        lowered = pattern.sub(value, lowered)
+    digits = to_digits(lowered)
     match = _NUMBER_RE.search(digits)
     if match is None:
         return None

@@ -21,7 +21,7 @@ from ..errors import UnsupportedAction
 from ..messages import Action, Parse
 from . import normalize, schema
 from .model import NluModel, Prediction
-from .resolve import Resolution, Resolver
+from .resolve import Resolution, Resolver, match_area
 
 MAX_TEXT_CHARS = 400
 """Longer input is not a spoken command: rejected without running the model."""
@@ -273,7 +273,7 @@ def _light_set(req: Request, spec: IntentSpec) -> Outcome:
         return device.features is None or feature in device.features
 
     if step_info:
-        step = int(slots.get("brightness_step") or req.settings.brightness_step) * step_info[2]
+        step = abs(int(slots.get("brightness_step") or req.settings.brightness_step)) * step_info[2]
         slots["brightness_step"] = step
 
         def action_for(device: Device) -> tuple[str, dict[str, Any]] | None:
@@ -319,7 +319,7 @@ def _climate_set(req: Request, spec: IntentSpec) -> Outcome:
     unit = slots.get("temperature_unit") or req.settings.temperature_unit
     step_info = schema.INTERNAL_INTENTS.get(req.label)
     if step_info:
-        step = float(slots.get("temperature_step") or req.settings.temperature_step) * step_info[2]
+        step = abs(float(slots.get("temperature_step") or req.settings.temperature_step)) * step_info[2]
         slots["temperature_step"] = int(step) if step == int(step) else step
 
         def action_for(device: Device) -> tuple[str, dict[str, Any]] | None:
@@ -365,7 +365,7 @@ def _set_volume(req: Request, spec: IntentSpec) -> Outcome:
 
 def _volume_relative(req: Request, spec: IntentSpec) -> Outcome:
     sign = schema.INTERNAL_INTENTS.get(req.label, ("", "", 1))[2]
-    step = int(req.slots.get("volume_step") or req.settings.volume_step) * sign
+    step = abs(int(req.slots.get("volume_step") or req.settings.volume_step)) * sign
     req.slots["volume_step"] = step
 
     def action_for(device: Device) -> tuple[str, dict[str, Any]]:
@@ -579,7 +579,8 @@ def _normalise_slots(prediction: Prediction, label: str, text: str) -> tuple[dic
 
 
 _ABSOLUTE_FOR_STEP = {"brightness_step": "brightness", "temperature_step": "temperature", "volume_step": "volume_level"}
-_STEP_RE = re.compile(r"\bby\s+(\S+(?:\s+\S+)?)|(\S+(?:\s+and\s+a\s+half)?)\s+(?:degrees?|percent|%|points?)\b", re.I)
+_STEP_RE = re.compile(r"\bby\s+(\S+(?:\s+\S+)?)|((?:a couple of|a few|\S+)(?:\s+and\s+a\s+half)?)\s+"
+                      r"(?:degrees?|percent|%|points?)\b", re.I)  # fmt: skip
 
 
 def _step_size(text: str) -> float | None:
@@ -662,26 +663,29 @@ class Understander:
         prediction = self.model.predict(cleaned)
         timings["model"] = _ms(started)
         intent = schema.public_intent(prediction.label)
-        if intent is None or prediction.confidence < self.settings.min_confidence:
-            timings["total"] = _ms(started)
-            return Parse(text=cleaned, intent=None, confidence=prediction.confidence, reply=REPLY_NOT_UNDERSTOOD,
-                         outcome="rejected", timings_ms=timings)  # fmt: skip
         label = prediction.label
         previous = context.previous
-        spoken_device = any(s.slot in _DEVICE_SLOTS for s in prediction.spans)
-        follow_up = previous is not None and bool(_FOLLOW_UP_RE.search(cleaned)) and spoken_device
+        follow_up = previous is not None and bool(_FOLLOW_UP_RE.search(cleaned)) and (
+            any(s.slot in _DEVICE_SLOTS for s in prediction.spans) or match_area(registry, cleaned) is not None)
         if follow_up and previous is not None:  # "and the bedroom too": the last command, somewhere else
             label = _label_of(previous)
             intent = previous.intent
+        elif intent is None or prediction.confidence < self.settings.min_confidence:
+            timings["total"] = _ms(started)
+            return Parse(text=cleaned, intent=None, confidence=prediction.confidence, reply=REPLY_NOT_UNDERSTOOD,
+                         outcome="rejected", timings_ms=timings)  # fmt: skip
         slots, spans = _normalise_slots(prediction, label, cleaned)
         if follow_up and previous is not None:
             slots = {**{k: v for k, v in previous.slots.items() if k not in _DEVICE_SLOTS}, **slots}
+            if not any(k in spans for k in _DEVICE_SLOTS) and (area := match_area(registry, cleaned)):
+                spans["area"] = slots["area"] = area
         keep = INTENTS[intent].slots | set(_DEVICE_SLOTS)
         slots = {k: v for k, v in slots.items() if k in keep}
         context_area = registry.context_area(context.area)
         names = [_name_variants(cleaned, s) for s in prediction.spans if s.slot == "name"]
         request = Request(cleaned, label, slots, spans, registry, Resolver(registry), self.settings,
                           context_area, context.now or datetime.now(), names)  # fmt: skip
+        spoken_device = any(k in spans for k in _DEVICE_SLOTS)
         if previous is not None and not spoken_device and _PRONOUN_RE.search(cleaned):
             request.previous_targets = previous.targets
         outcome = INTENTS[intent].handle(request, INTENTS[intent])

@@ -232,7 +232,8 @@ class Resolver:
                     continue
                 if name not in given and len(name.split()) < 2:
                     continue  # "heater" left of "Office Heater" once the area is taken out: too vague
-                if scope.spoken and not scope.whole_home and device.area not in scope.areas and name in given \
+                if scope.areas and scope.spoken and not scope.whole_home and device.area not in scope.areas \
+                        and name in given \
                         and not set(name.split()) & {w for a in scope.areas for w in normalise(a).split()}:
                     continue  # "the heating in the bedroom": the area said wins over another room's alias
                 start = padded.index(f" {name} ")
