@@ -140,10 +140,19 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
         elif message.topic == f"{prefix}/status" and message.payload == b"online":
             online.set()
 
+    from .mqtt import _no_delay
+
+    # Two clients, as in a real home: one sends commands (a phone, Home Assistant), the other stands for
+    # the devices (zigbee2mqtt). One client doing both would measure its own delayed ACKs.
+    devices = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+    devices.on_socket_open = _no_delay
+    devices.on_message = on_message
+    devices.connect("127.0.0.1", port)
+    devices.subscribe([(t, 1) for t in wanted] + [(f"{prefix}/status", 1)])
+    devices.loop_start()
     client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
-    client.on_message = on_message
+    client.on_socket_open = _no_delay
     client.connect("127.0.0.1", port)
-    client.subscribe([(t, 1) for t in wanted] + [(f"{prefix}/status", 1)])
     client.loop_start()
     try:
         if not online.wait(60):
@@ -163,8 +172,9 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
                 samples.append((time.perf_counter() - t0) * 1000)
             time.sleep(0.01)
     finally:
-        client.loop_stop()
-        client.disconnect()
+        for c in (client, devices):
+            c.loop_stop()
+            c.disconnect()
         service.terminate()
         service.wait(10)
         if broker_proc:
