@@ -23,7 +23,8 @@ def to_digits(text: str) -> str:
         return text
 
 
-_FEW = [(re.compile(r"\ba couple(?: of)?\b"), "2"), (re.compile(r"\ba few\b"), "3"), (re.compile(r"\ba\s+(?=degree)"), "1 ")]
+_FEW = [(re.compile(r"\bhalf an?\s+(?=degree)"), "0.5 "), (re.compile(r"\ba couple(?: of)?\b"), "2"),
+        (re.compile(r"\ba few\b"), "3"), (re.compile(r"\ba\s+(?=degree)"), "1 ")]
 
 
 def first_number(text: str) -> float | None:

@@ -145,11 +145,14 @@ class Request:
             )
             for variants in (self.names or [[]])
         ]
-        found = [r for r in results if not r.problem]
-        if not found:
-            return results[0]
-        merged = found[0]
-        for resolution in found[1:]:
+        # Several names: all must resolve (one that names nothing here stops the command), and when some
+        # resolve by name, a stray word that only led to "the lights of this room" is left out.
+        for resolution in results:
+            if resolution.problem:
+                return resolution
+        named = [r for r in results if not r.generic] or results
+        merged = named[0]
+        for resolution in named[1:]:
             merged.devices += [d for d in resolution.devices if d not in merged.devices]
         return merged
 

@@ -100,6 +100,8 @@ class Resolution:
     problem: str | None = None
     """None, "no_target" or "ambiguous"."""
     reply: str = ""
+    generic: bool = False
+    """Found by a kind of device ("the lights") rather than by a name."""
 
 
 def _best(spoken: str, options: Iterable[tuple[str, str]]) -> list[tuple[float, str]]:
@@ -281,7 +283,7 @@ class Resolver:
                      f" in the {scope.areas[0]}" if len(scope.areas) == 1 else "")  # fmt: skip
             kind = _kind_word(domains, classes)
             return Resolution(scope=scope, problem="no_target", reply=f"Sorry, there are no {kind}{where}.")
-        return Resolution(devices=devices, scope=scope)
+        return Resolution(devices=devices, scope=scope, generic=True)
 
     def resolve(
         self,
@@ -300,18 +302,22 @@ class Resolver:
         variants = [name] if isinstance(name, str) else list(name or [])
         scope = self.scope(text, area, floor, context_area)
         mentioned = self.mentions(text, domains, scope, context_area)
-        if area and not scope.areas and not variants:
-            # The model took a device name for an area ("turn on the garage light" -> area "garage light").
-            named = self.by_name(area, domains, Scope(), context_area)
-            if named.devices:
-                return named
-            return mentioned or Resolution(scope=scope, problem="no_target",
-                                           reply=f"Sorry, I don't know an area called {area}.")  # fmt: skip
+        if area and not scope.areas:
+            # The model took a device's name for an area: "turn on the garage light" -> area "garage light"
+            # (that device, unless a name was tagged too), "blinds at 35 percent, it's glaring on the telly"
+            # (another device's name: no area was said).
+            if not variants:
+                as_device = self.by_name(area, domains, Scope(), context_area)
+                if as_device.devices:
+                    return as_device
+            if self.by_name(area, set(), Scope(), context_area).devices:
+                scope = self.scope(text, None, floor, context_area)
+            elif not variants:
+                return mentioned or Resolution(scope=scope, problem="no_target",
+                                               reply=f"Sorry, I don't know an area called {area}.")  # fmt: skip
         span_domains: set[str] = set()
         span_classes: set[str] = set()
         widen = True
-        if area and not scope.areas and self.by_name(area, set(), Scope(), context_area).devices:
-            scope = self.scope(text, None, floor, context_area)  # a device's name taken for an area ("the telly")
         if variants:
             named = self.by_name(variants, domains, scope, context_area)
             if named.problem != "no_target":
