@@ -156,6 +156,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(config, base, load_understanding, args.text)
 
 
+def load_voice(config: Config, base: Path, publish: Any = None) -> Any:
+    """The voice chain (VAD, recogniser, understanding) from the config; ModelError when a model is missing."""
+    from .asr import load_recognizer
+    from .devices import Registry
+    from .vad import SileroVad
+    from .voice import VoicePipeline
+
+    registry = Registry.from_config(config)
+    wake = (config.wake.phrase,) if config.wake.mode == "phrase" else ()
+    recognizer = load_recognizer(config.asr, registry, wake)
+    return VoicePipeline(config, load_understanding(config, base), registry, recognizer, SileroVad(), publish)
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from .audio import PcmSource, WavSource
+
+    config, base = load_config(config_path(args.config))
+    pipeline = load_voice(config, base)
+    for name in args.files:
+        pipeline.reset()
+        source = PcmSource(sys.stdin.buffer, args.rate, args.channels) if name == "-" else WavSource(name)
+        for row in pipeline.run(source.chunks()):
+            sys.stdout.write(json.dumps({"file": name, **row}, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from . import models
+
+    return models.cli(args.action, args.ids)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import pipeline
 
@@ -205,6 +238,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(sub.add_parser("demo", help="an embedded broker, the service, a few commands: printed"))
     p.add_argument("text", nargs="*", help="commands to send (default: a handful of examples)")
     p.set_defaults(func=cmd_demo)
+
+    p = with_config(sub.add_parser("process", help="the voice pipeline on audio files; one JSON line per utterance"))
+    p.add_argument("files", nargs="+", help="WAV files (any rate, any channels); - reads raw s16le PCM from stdin")
+    p.add_argument("--rate", type=int, default=16000, help="stdin PCM: sample rate in Hz")
+    p.add_argument("--channels", type=int, default=1, help="stdin PCM: channels")
+    p.set_defaults(func=cmd_process)
+
+    p = sub.add_parser("models", help="speech models: list, pull (download and verify), verify")
+    p.add_argument("action", choices=["list", "pull", "verify"])
+    p.add_argument("ids", nargs="*", help="model ids (default: all)")
+    p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("train", help="reproduce the shipped model from scratch (needs the [train] extra)")
     try:

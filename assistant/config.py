@@ -215,6 +215,49 @@ class Daemon(_Model):
     queue_size: int = Field(1000, ge=10, le=100_000, description="Incoming messages waiting; the oldest are dropped.")
 
 
+class Audio(_Model):
+    """The microphone and voice activity. With no `input`, `assistant run` is text-only."""
+
+    input: str | int | None = Field(None, description="Microphone: a sounddevice name (substring) or index; none = text-only.")
+    rate_hz: int | None = Field(None, ge=8000, le=192_000, description="Capture rate; default: the device's own.")
+    channels: int = Field(1, ge=1, le=32, description="Captured channels, mixed down to mono.")
+    queue_ms: int = Field(3000, ge=200, le=60_000, description="Captured audio waiting for processing; the oldest is dropped.")
+    vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero VAD speech probability that counts as speech.")
+    min_speech_ms: int = Field(96, ge=32, le=2000, description="Speech shorter than this starts nothing.")
+    pre_roll_ms: int = Field(300, ge=0, le=2000, description="Audio kept from before speech starts.")
+    end_silence_ms: int = Field(400, ge=64, le=5000, description="Silence that ends an utterance.")
+    max_utterance_s: float = Field(12.0, gt=0.5, le=120, description="Longer speech is cut here.")
+    idle_timeout_s: float = Field(8.0, gt=0, le=300, description="Listening opened by a wake phrase or MQTT closes after this much audio with no speech.")
+    reopen_max_s: float = Field(30.0, gt=0, le=3600, description="A vanished microphone is reopened with back-off capped here.")
+
+
+class Asr(_Model):
+    engine: Literal["auto", "whisper", "vosk"] = Field("auto", description="auto: whisper if installed, else vosk.")
+    model: str | None = Field(None, description="A model id (`assistant models list`) or a folder; default per engine.")
+    language: str = Field("en", min_length=2, max_length=8)
+    threads: int = Field(2, ge=1, le=16, description="CPU threads for recognition.")
+    beam_size: int = Field(1, ge=1, le=10, description="whisper: 1 is greedy and fastest.")
+    bias: bool = Field(True, description="Bias recognition toward the registry's device and area names.")
+    grammar: bool = Field(True, description="vosk: try a grammar of registry names and command words first.")
+    grammar_min_confidence: float = Field(0.75, ge=0, le=1, description="vosk: below this, open recognition is used.")
+    max_no_speech: float = Field(0.6, ge=0, le=1, description="whisper: drop transcripts it thinks are not speech.")
+
+
+class Wake(_Model):
+    mode: Literal["always", "phrase", "mqtt"] = Field("always", description="What opens listening.")
+    phrase: str = Field("hey computer", min_length=2, description="mode phrase: what a command must start with.")
+    min_similarity: float = Field(0.75, gt=0, le=1, description="Fuzzy match of the heard words to the phrase, 0..1.")
+    listen_s: float = Field(8.0, gt=0, le=120, description="A wake phrase alone or <prefix>/<site>/listen opens listening this long.")
+    follow_up_s: float = Field(6.0, ge=0, le=120, description="After a reply, the next utterance needs no wake phrase this long.")
+
+
+class Tts(_Model):
+    engine: Literal["auto", "piper", "espeak", "none"] = Field("auto", description="auto: piper if installed, else espeak-ng.")
+    voice: str = Field("en_US-joe-medium", description="Piper voice id or .onnx path; espeak-ng voice for espeak.")
+    output: str | int | None = Field(None, description="Speaker: a sounddevice name or index; default device if none.")
+    speak_replies: bool = Field(True, description="Speak replies to spoken commands (only when a microphone is in use).")
+
+
 class Config(_Model):
     site: Site = Field(default_factory=Site)  # type: ignore[arg-type]
     areas: list[Area] = Field(default_factory=list)
@@ -224,6 +267,10 @@ class Config(_Model):
     confirm: Confirm = Field(default_factory=Confirm)  # type: ignore[arg-type]
     mqtt: Mqtt = Field(default_factory=Mqtt)  # type: ignore[arg-type]
     daemon: Daemon = Field(default_factory=Daemon)  # type: ignore[arg-type]
+    audio: Audio = Field(default_factory=Audio)  # type: ignore[arg-type]
+    asr: Asr = Field(default_factory=Asr)  # type: ignore[arg-type]
+    wake: Wake = Field(default_factory=Wake)  # type: ignore[arg-type]
+    tts: Tts = Field(default_factory=Tts)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _references(self) -> Config:

@@ -62,3 +62,59 @@ class Parse:
         if self.pending_actions:
             out["pending_actions"] = [a.as_dict() for a in self.pending_actions]
         return out
+
+
+# -- voice -------------------------------------------------------------------------------------
+# Audio is 16-bit signed mono PCM at 16 kHz in a numpy int16 array. Times are in milliseconds of
+# audio since the stream began, counted from samples, never read from the wall clock.
+
+
+@dataclass(frozen=True, eq=False)
+class AudioChunk:
+    """A run of audio from a source."""
+
+    samples: Any
+    """numpy int16, mono."""
+    rate_hz: int
+    timestamp_ms: float
+    """Where the first sample lies in the stream, from sample counts."""
+
+    @property
+    def duration_ms(self) -> float:
+        return len(self.samples) * 1000.0 / self.rate_hz
+
+
+@dataclass(frozen=True, eq=False)
+class Utterance:
+    """One stretch of speech found by voice activity detection, with its pre-roll."""
+
+    samples: Any
+    """numpy int16 mono at ``rate_hz``: pre-roll, the speech, and up to the end-of-speech silence."""
+    rate_hz: int
+    start_ms: float
+    """The first speech sample (not the pre-roll), stream time."""
+    end_ms: float
+    """The sample where speech ended, stream time: latency figures are measured from here."""
+    emitted_ms: float
+    """Stream time at which the endpointer decided the speech was over (end_ms + the silence waited)."""
+    vad_ms: float = 0.0
+    """Compute time the VAD spent between end_ms and emitted_ms (wall time, for the latency budget)."""
+    truncated: bool = False
+    """True when cut at the maximum utterance length rather than ended by silence."""
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What the recogniser heard in one utterance."""
+
+    text: str
+    engine: str
+    """``whisper`` or ``vosk``."""
+    start_ms: float = 0.0
+    end_ms: float = 0.0
+    confidence: float | None = None
+    """0..1 where the engine gives one."""
+    asr_ms: float = 0.0
+    """Compute time after the utterance was complete (streaming engines did most work before)."""
+    grammar: bool = False
+    """True when a closed grammar produced the text (vosk grammar-first)."""

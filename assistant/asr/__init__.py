@@ -1,0 +1,90 @@
+"""Speech recognition: an ``Utterance`` in, a ``Transcript`` out.
+
+Engines: ``whisper`` (faster-whisper, int8 CTranslate2) and ``vosk`` (streaming, grammar first).
+``load_recognizer`` picks one (``asr.engine: auto``: whisper when installed, else vosk) and says which.
+Both are biased toward the registry's device and area names.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from ..config import Asr
+from ..devices import Registry
+from ..errors import ModelError
+from ..messages import Transcript, Utterance
+from .. import models
+
+log = logging.getLogger(__name__)
+
+COMMAND_WORDS = (
+    "turn on off the a an in to of and set dim brighten brighter dimmer lights light lamp open close lock unlock "
+    "start stop pause play resume next previous mute unmute volume up down percent degrees what is it time date "
+    "timer minutes minute seconds hours for cancel add shopping list please would you could can temperature "
+    "heat heating warmer cooler colour color red green blue white warm cool fan speed blinds curtains all"
+).split()
+
+
+class Recognizer(Protocol):
+    engine: str
+
+    def transcribe(self, utterance: Utterance) -> Transcript | None: ...
+
+
+def phrases(registry: Registry, extra: tuple[str, ...] = ()) -> list[str]:
+    """The names people say for devices, areas and floors, and any extra phrases (the wake phrase)."""
+    out: list[str] = list(extra)
+    for device in registry.devices:
+        out += [device.name, *device.aliases]
+    for area in registry.areas:
+        out += [area.name, *area.aliases]
+    for floor in registry.floors:
+        out += [floor.name, *floor.aliases]
+    seen: set[str] = set()
+    return [p for p in out if not (p.casefold() in seen or seen.add(p.casefold()))]  # type: ignore[func-returns-value]
+
+
+def installed_engines() -> Iterator[str]:
+    if importlib.util.find_spec("faster_whisper") is not None:
+        yield "whisper"
+    if importlib.util.find_spec("vosk") is not None:
+        yield "vosk"
+
+
+def load_recognizer(settings: Asr, registry: Registry, extra_phrases: tuple[str, ...] = ()) -> Recognizer:
+    """The configured engine, loaded and warmed up; ModelError naming the install command if it cannot be."""
+    engines = [settings.engine] if settings.engine != "auto" else list(installed_engines())
+    if not engines:
+        raise ModelError("no speech recogniser installed: pip install 'assistant[voice]'")
+    errors = []
+    for engine in engines:
+        model_id = settings.model or models.DEFAULTS[engine]
+        try:
+            folder = Path(model_id) if ("/" in model_id or Path(model_id).is_dir()) else models.locate(model_id)
+            if not folder.is_dir():
+                raise ModelError(f"{folder}: no such model folder")
+            recognizer = _load(engine, settings, folder, phrases(registry, extra_phrases))
+        except ModelError as exc:
+            errors.append(str(exc))
+            continue
+        log.info("speech recognition: %s engine, model %s", engine, folder)
+        return recognizer
+    raise ModelError("; ".join(errors))
+
+
+def _load(engine: str, settings: Asr, folder: Path, vocabulary: list[str]) -> Recognizer:
+    if engine == "whisper":
+        if importlib.util.find_spec("faster_whisper") is None:
+            raise ModelError("the whisper engine needs faster-whisper: pip install 'assistant[voice]'")
+        from .whisper import WhisperRecognizer
+
+        return WhisperRecognizer(settings, folder, vocabulary)
+    if importlib.util.find_spec("vosk") is None:
+        raise ModelError("the vosk engine needs vosk: pip install 'assistant[voice]'")
+    from .vosk import VoskRecognizer
+
+    return VoskRecognizer(settings, folder, vocabulary)

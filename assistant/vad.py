@@ -1,0 +1,174 @@
+"""Voice activity and endpointing: Silero VAD (ONNX, run here on one thread) over 32 ms frames.
+
+``Endpointer.feed(chunk)`` returns the ``Utterance``s that chunk completes: speech starts after
+``min_speech_ms`` of speech frames (with ``pre_roll_ms`` of audio kept from before), ends after
+``end_silence_ms`` of silence or at ``max_utterance_s``. ``Idle`` is returned once when no speech
+has been heard for ``idle_timeout_s`` of audio since the last utterance (or since ``reset_idle``).
+Silence and non-speech produce nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .audio import CHUNK_SAMPLES, RATE_HZ
+from .config import Audio
+from .errors import ModelError
+from .messages import AudioChunk, Utterance
+
+log = logging.getLogger(__name__)
+
+FRAME_MS = CHUNK_SAMPLES * 1000.0 / RATE_HZ
+_CONTEXT = 64
+
+
+def silero_path() -> Path:
+    """Silero VAD's ONNX file as carried inside the faster-whisper wheel."""
+    spec = importlib.util.find_spec("faster_whisper")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("Silero VAD is carried by faster-whisper, which is not installed: pip install 'assistant[voice]'")
+    assets = Path(next(iter(spec.submodule_search_locations))) / "assets"
+    found = sorted(assets.glob("silero_vad*.onnx"))
+    if not found:
+        raise ModelError(f"no silero_vad*.onnx in {assets}: reinstall faster-whisper (pip install 'assistant[voice]')")
+    return found[-1]
+
+
+class SileroVad:
+    """Speech probability per 512-sample frame, state carried between calls."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        import onnxruntime as ort
+
+        path = path or silero_path()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own non-exported exception types
+            raise ModelError(f"{path}: cannot load the Silero VAD model: {exc}") from None
+        self.reset()
+        self.probability(np.zeros(CHUNK_SAMPLES, np.int16))  # warm-up
+        self.reset()
+
+    def reset(self) -> None:
+        self._h = np.zeros((1, 1, 128), np.float32)
+        self._c = np.zeros((1, 1, 128), np.float32)
+        self._context = np.zeros(_CONTEXT, np.float32)
+
+    def probability(self, frame: np.ndarray) -> float:
+        x = frame.astype(np.float32) / 32768.0
+        batch = np.concatenate([self._context, x])[None, :]
+        out, self._h, self._c = self.session.run(None, {"input": batch, "h": self._h, "c": self._c})
+        self._context = x[-_CONTEXT:]
+        return float(np.asarray(out).reshape(-1)[0])
+
+
+@dataclass(frozen=True)
+class Idle:
+    """No speech for ``idle_timeout_s`` of audio, at stream time ``timestamp_ms``."""
+
+    timestamp_ms: float
+
+
+class Endpointer:
+    def __init__(self, settings: Audio, vad: SileroVad) -> None:
+        self.settings = settings
+        self.vad = vad
+        self.frame_ms = FRAME_MS
+        self._pending = np.zeros(0, np.int16)
+        self._pending_ms = 0.0
+        self._pre_roll: deque[np.ndarray] = deque(maxlen=max(0, round(settings.pre_roll_ms / FRAME_MS)))
+        self._speech: list[np.ndarray] = []
+        self._in_speech = False
+        self._run = 0  # consecutive speech frames before the start
+        self._silence_ms = 0.0
+        self._start_ms = 0.0
+        self._last_speech_end_ms = 0.0
+        self._vad_since_end_ms = 0.0
+        self._idle_from_ms = 0.0
+        self._idle_sent = False
+
+    def reset_idle(self, at_ms: float) -> None:
+        self._idle_from_ms = at_ms
+        self._idle_sent = False
+
+    def feed(self, chunk: AudioChunk) -> list[Utterance | Idle]:
+        if chunk.rate_hz != RATE_HZ:
+            raise ValueError(f"the endpointer takes {RATE_HZ} Hz audio, got {chunk.rate_hz}")
+        if not len(self._pending):
+            self._pending_ms = chunk.timestamp_ms
+        self._pending = np.concatenate([self._pending, chunk.samples])
+        out: list[Utterance | Idle] = []
+        while len(self._pending) >= CHUNK_SAMPLES:
+            frame, self._pending = self._pending[:CHUNK_SAMPLES], self._pending[CHUNK_SAMPLES:]
+            at_ms = self._pending_ms
+            self._pending_ms += self.frame_ms
+            event = self._frame(frame, at_ms)
+            if event is not None:
+                out.append(event)
+        return out
+
+    def flush(self) -> list[Utterance | Idle]:
+        """The end of the stream: speech still going is an utterance."""
+        if self._in_speech:
+            return [self._emit(self._pending_ms, truncated=False)]
+        return []
+
+    def _frame(self, frame: np.ndarray, at_ms: float) -> Utterance | Idle | None:
+        s = self.settings
+        started = time.perf_counter()
+        speech = self.vad.probability(frame) >= (s.vad_threshold if not self._in_speech else s.vad_threshold - 0.15)
+        spent_ms = (time.perf_counter() - started) * 1000
+        end_ms = at_ms + self.frame_ms
+        if not self._in_speech:
+            self._run = self._run + 1 if speech else 0
+            if self._run * self.frame_ms >= s.min_speech_ms:
+                self._in_speech = True
+                self._start_ms = at_ms - (self._run - 1) * self.frame_ms
+                self._speech = [*self._pre_roll, frame]
+                self._pre_roll.clear()
+                self._silence_ms = 0.0
+                self._last_speech_end_ms = end_ms
+                self._vad_since_end_ms = 0.0
+                return None
+            self._pre_roll.append(frame)
+            if not self._idle_sent and end_ms - self._idle_from_ms >= s.idle_timeout_s * 1000:
+                self._idle_sent = True
+                return Idle(end_ms)
+            return None
+        self._speech.append(frame)
+        if speech:
+            self._silence_ms = 0.0
+            self._last_speech_end_ms = end_ms
+            self._vad_since_end_ms = 0.0
+        else:
+            self._silence_ms += self.frame_ms
+            self._vad_since_end_ms += spent_ms
+        if self._silence_ms >= s.end_silence_ms:
+            return self._emit(end_ms, truncated=False)
+        if end_ms - self._start_ms >= s.max_utterance_s * 1000:
+            return self._emit(end_ms, truncated=True)
+        return None
+
+    def _emit(self, now_ms: float, truncated: bool) -> Utterance:
+        samples = np.concatenate(self._speech) if self._speech else np.zeros(0, np.int16)
+        end_ms = now_ms if truncated else self._last_speech_end_ms
+        utterance = Utterance(samples, RATE_HZ, self._start_ms, end_ms, now_ms, round(self._vad_since_end_ms, 3),
+                              truncated)  # fmt: skip
+        self._in_speech = False
+        self._speech = []
+        self._run = 0
+        self.reset_idle(now_ms)
+        log.debug("utterance %.0f-%.0f ms (%s)", utterance.start_ms, utterance.end_ms,
+                  "cut at max length" if truncated else "ended by silence")  # fmt: skip
+        return utterance

@@ -1,0 +1,117 @@
+"""The voice chain: audio chunks -> endpointer -> recogniser -> wake -> understanding -> device messages.
+
+``VoicePipeline.feed(chunk)`` returns one result per utterance that chunk completes; it is driven by
+the caller (``assistant process`` over files, the daemon over a microphone), so each stage can be
+run alone in a test. Latency is measured from the sample where speech ended:
+``e2e = (emitted_ms - end_ms) + vad + asr + nlu + publish``: the end-of-speech silence waited (audio
+time) plus the compute after it, which is what a live microphone would see.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from .asr import Recognizer
+from .config import Config
+from .devices import Registry
+from .messages import Action, AudioChunk, Parse, Transcript, Utterance
+from .understanding.parser import Context, Previous, Understander
+from .vad import Endpointer, Idle, SileroVad
+from .wake import WakeGate
+
+log = logging.getLogger(__name__)
+
+Publisher = Callable[[tuple[Action, ...]], None]
+"""Publishes device messages (the daemon's link); None runs dry."""
+
+
+class VoicePipeline:
+    def __init__(self, config: Config, understander: Understander, registry: Registry, recognizer: Recognizer,
+                 vad: SileroVad, publish: Publisher | None = None) -> None:  # fmt: skip
+        self.config = config
+        self.understander = understander
+        self.registry = registry
+        self.recognizer = recognizer
+        self.vad = vad
+        self.publish = publish
+        self.gate = WakeGate(config.wake)
+        self.reset()
+
+    def reset(self) -> None:
+        """A new stream (the next file): fresh endpointer, VAD state and wake window."""
+        self.vad.reset()
+        self.endpointer = Endpointer(self.config.audio, self.vad)
+        self.gate.close()
+        self.previous: tuple[Previous, float] | None = None
+
+    def listen(self, now_ms: float) -> None:
+        """Open listening without the wake phrase (``<prefix>/<site>/listen``)."""
+        self.gate.open(now_ms)
+        self.endpointer.reset_idle(now_ms)
+
+    def feed(self, chunk: AudioChunk) -> list[dict[str, Any]]:
+        results = []
+        for event in self.endpointer.feed(chunk):
+            result = self._event(event)
+            if result is not None:
+                results.append(result)
+        return results
+
+    def finish(self) -> list[dict[str, Any]]:
+        return [r for e in self.endpointer.flush() if (r := self._event(e)) is not None]
+
+    def run(self, chunks: Iterable[AudioChunk]) -> Iterator[dict[str, Any]]:
+        for chunk in chunks:
+            yield from self.feed(chunk)
+        yield from self.finish()
+
+    def _event(self, event: Utterance | Idle) -> dict[str, Any] | None:
+        if isinstance(event, Idle):
+            if self.gate.is_open(event.timestamp_ms):
+                log.info("listening closed: no speech for %.0f s", self.config.audio.idle_timeout_s)
+            self.gate.close()
+            return None
+        return self.handle(event)
+
+    def handle(self, utterance: Utterance) -> dict[str, Any] | None:
+        transcript = self.recognizer.transcribe(utterance)
+        if transcript is None:
+            return None
+        decision = self.gate.decide(transcript.text, utterance.start_ms, utterance.end_ms)
+        timings = {"vad": utterance.vad_ms, "asr": transcript.asr_ms, "nlu": 0.0, "publish": 0.0}
+        if decision.command is None:
+            outcome = "listening" if decision.woken else "not_woken"
+            parse = Parse(text=transcript.text, intent=None, confidence=0.0, reply="", outcome=outcome)
+        else:
+            parse = self._understand(decision.command, utterance.emitted_ms)
+            timings["nlu"] = parse.timings_ms.get("total", 0.0)
+            started = time.perf_counter()
+            if self.publish is not None and parse.actions:
+                self.publish(parse.actions)
+            timings["publish"] = (time.perf_counter() - started) * 1000
+            if parse.reply:
+                self.gate.replied(utterance.emitted_ms)
+        e2e = (utterance.emitted_ms - utterance.end_ms) + sum(timings.values())
+        return self._row(utterance, transcript, parse, decision.woken, {**timings, "e2e": e2e})
+
+    def _understand(self, text: str, now_ms: float) -> Parse:
+        follow_ms = self.config.daemon.follow_up_s * 1000
+        previous = self.previous[0] if self.previous and now_ms - self.previous[1] <= follow_ms else None
+        parse = self.understander.parse(text, self.registry, Context(previous=previous))
+        if parse.intent and parse.outcome in ("done", "answer"):
+            self.previous = (Previous.of(parse), now_ms)  # type: ignore[assignment]
+        return parse
+
+    @staticmethod
+    def _row(utterance: Utterance, transcript: Transcript, parse: Parse, woken: bool,
+             timings: dict[str, float]) -> dict[str, Any]:  # fmt: skip
+        row: dict[str, Any] = {"start_ms": round(utterance.start_ms, 1), "end_ms": round(utterance.end_ms, 1),
+                               "transcript": transcript.text}  # fmt: skip
+        row.update(parse.as_dict())
+        row["engine"] = transcript.engine
+        row["woken"] = woken
+        row["timings_ms"] = {k: round(v, 3) for k, v in timings.items()}
+        return row
