@@ -144,10 +144,15 @@ class Daemon:
     notifier: Notifier = field(default_factory=Notifier)
     clock: Callable[[], float] = time.monotonic
     load_understander: Callable[[Config, Path], Understander] | None = None
+    speak: Callable[[str], None] | None = None
+    """Speaks a text without blocking (the voice brick); None: `say` is counted as unavailable."""
+    listen: Callable[[], None] | None = None
+    """Opens listening without the wake word (the voice brick); None: `listen` is counted as unavailable."""
 
     def __post_init__(self) -> None:
         self.topics = Topics(self.config.mqtt.prefix, self.config.site.id)
         self.counters: Counter[str] = Counter()
+        self._last_reply = ""
         self.events: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=self.config.daemon.queue_size)
         self.timers = Timers()
         self.limiter = RateLimiter(self.config.mqtt.commands_per_minute, self.clock)
@@ -329,6 +334,15 @@ class Daemon:
                 self._count("rate_limited", f"source {command.source!r}")
                 return
             self.handle_command(command)
+        elif topic == self.topics.say and self.speak is not None:
+            self.speak(payload.decode("utf-8", errors="replace")[:1000])
+        elif topic == self.topics.listen and self.listen is not None:
+            self.listen()
+        elif topic == "voice":  # a spoken command from the microphone thread (voice_daemon)
+            self._last_reply = ""
+            self.handle_command(Command(payload, source="voice"))
+            if self.speak is not None and self._last_reply:
+                self.speak(self._last_reply)
         elif topic in (self.topics.say, self.topics.listen):
             self._count("unavailable", f"{topic}: speech is not part of this build yet")
         elif topic in self.state_routes:
@@ -426,6 +440,7 @@ class Daemon:
 
     def _reply(self, text: str, success: bool, outcome: str, request_id: Any) -> None:
         message: dict[str, Any] = {"text": text, "success": success, "outcome": outcome}
+        self._last_reply = text
         if request_id is not None:
             message["id"] = request_id
         self.link.publish(self.topics.reply, json.dumps(message, ensure_ascii=False), qos=self._own_qos())
@@ -478,4 +493,13 @@ def run_daemon(config_path: Path, config: Config, base: Path, load: Callable[[Co
     understander = load(config, base)
     daemon = Daemon(config, understander, config_path=config_path, credentials=Credentials.from_environment(),
                     notifier=notifier, load_understander=load)  # fmt: skip
-    return daemon.run()
+    microphone = None
+    if config.audio.input is not None:  # the voice brick: optional, text-only without a microphone
+        from .voice_daemon import attach_voice
+
+        microphone = attach_voice(daemon, config)
+    try:
+        return daemon.run()
+    finally:
+        if microphone is not None:
+            microphone.stop()

@@ -115,3 +115,55 @@ class VoicePipeline:
         row["woken"] = woken
         row["timings_ms"] = {k: round(v, 3) for k, v in timings.items()}
         return row
+
+
+class MicrophoneLoop:
+    """The daemon's voice thread: microphone -> endpointer -> recogniser -> wake; commands handed to ``submit``.
+
+    Runs beside the MQTT loop; the daemon's main thread does the understanding and acting, so spoken
+    and MQTT commands share confirmation, timers and follow-ups. A microphone that goes away is reopened.
+    """
+
+    def __init__(self, config: Config, recognizer: Recognizer, vad: SileroVad, submit: Callable[[str], None],
+                 open_source: Callable[[], Any]) -> None:  # fmt: skip
+        import threading
+
+        from .audio import Reopening
+
+        self.config = config
+        self.recognizer = recognizer
+        self.endpointer = Endpointer(config.audio, vad)
+        self.gate = WakeGate(config.wake)
+        self.submit = submit
+        self.stop_event = threading.Event()
+        self.source = Reopening(open_source, config.audio.reopen_max_s, self.stop_event)
+        self.now_ms = 0.0
+        self.thread = threading.Thread(target=self._run, name="microphone", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def listen(self) -> None:
+        """``<prefix>/<site>/listen``: the next utterance needs no wake phrase."""
+        self.gate.open(self.now_ms)
+        self.endpointer.reset_idle(self.now_ms)
+
+    def _run(self) -> None:
+        for chunk in self.source.chunks():
+            self.now_ms = chunk.timestamp_ms + chunk.duration_ms
+            for event in self.endpointer.feed(chunk):
+                if isinstance(event, Idle):
+                    self.gate.close()
+                    continue
+                transcript = self.recognizer.transcribe(event)
+                if transcript is None:
+                    continue
+                decision = self.gate.decide(transcript.text, event.start_ms, event.end_ms)
+                log.info("heard %r (%s)", transcript.text, "command" if decision.command else
+                         "listening" if decision.woken else "not for me")  # fmt: skip
+                if decision.command:
+                    self.submit(decision.command)
+                    self.gate.replied(event.emitted_ms)

@@ -312,3 +312,74 @@ def test_process_command_prints_the_contract(capsys):
                 "reply", "outcome", "timings_ms"):  # fmt: skip
         assert key in rows[0]
     assert rows[0]["file"] == str(LAMP) and rows[0]["targets"] == ["light.living_room_lamp"]
+
+
+# -- speech out -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def piper_speaker():
+    from assistant.config import Tts
+    from assistant.tts import Speaker
+
+    if importlib.util.find_spec("piper") is None:
+        pytest.skip("piper-tts not installed")
+    speaker = Speaker(Tts(engine="piper"))
+    assert speaker.engine is not None and speaker.engine.name == "piper"
+    return speaker
+
+
+def test_piper_speech_is_understood(piper_speaker, config, understander, registry, recognizer, vad):
+    from assistant.audio import to_mono_16k
+
+    audio, rate = piper_speaker.synthesize("Turn off the kitchen ceiling light.")
+    assert rate == 22050 and len(audio) > rate  # over a second of speech
+    samples = np.concatenate([np.zeros(8000, np.int16), to_mono_16k(audio, rate), np.zeros(16000, np.int16)])
+    pipe = pipeline(config, understander, registry, recognizer, vad)
+    rows = list(pipe.run(split(samples)))
+    assert [(r["intent"], r["targets"]) for r in acted(rows)] == [("HassTurnOff", ["light.kitchen_ceiling"])]
+
+
+def test_espeak_fallback_speaks():
+    from assistant.config import Tts
+    from assistant.tts import Speaker
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed (apt-get install espeak-ng)")
+    audio, rate = Speaker(Tts(engine="espeak")).synthesize("Done.")
+    assert rate > 8000 and len(audio) > rate // 10 and np.abs(audio).max() > 1000
+
+
+# -- the daemon's voice side --------------------------------------------------------------------------------
+
+
+def test_microphone_loop_hands_spoken_commands_to_the_daemon(config, recognizer, vad):
+    from assistant.voice import MicrophoneLoop
+
+    heard: list[str] = []
+    lamp = read_wav(LAMP)
+    opened: list[object] = []
+
+    def open_source():  # unplugged once mid-sentence, then back
+        opened.append(1)
+        return VanishingMicrophone(lamp, fail_after=10) if len(opened) == 1 else WavSource(LAMP)
+
+    loop = MicrophoneLoop(config, recognizer, vad, heard.append, open_source)
+    loop.source.sleep = lambda s: None
+    loop._run()  # the thread's body, run here until the source ends
+    assert [t.lower().strip(".") for t in heard][-1] == "turn on the living room lamp"
+
+
+def test_daemon_say_and_listen_reach_the_voice_brick(config, understander):
+    from assistant.daemon import Daemon
+
+    spoken: list[str] = []
+    opened: list[bool] = []
+    daemon = Daemon(config, understander, speak=spoken.append, listen=lambda: opened.append(True))
+    daemon._handle("message", daemon.topics.say, "Dinner is ready".encode())
+    daemon._handle("message", daemon.topics.listen, b"")
+    assert spoken == ["Dinner is ready"] and opened == [True]
+    assert daemon.counters["unavailable"] == 0
+    text_only = Daemon(config, understander)
+    text_only._handle("message", text_only.topics.say, b"hello")
+    assert text_only.counters["unavailable"] == 1

@@ -1,0 +1,118 @@
+"""Speech out: Piper voices on onnxruntime (``piper-tts``), espeak-ng as the fallback, played with sounddevice.
+
+``Speaker.synthesize(text)`` is pure audio out (int16 mono and its rate) so it can be tested without a
+sound card; ``Speaker.say(text)`` also plays it. ``stop()`` cuts a reply short ("stop", a new wake phrase).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import logging
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from . import models
+from .config import Tts
+from .errors import AssistantError, ModelError
+
+log = logging.getLogger(__name__)
+
+
+class TtsError(AssistantError):
+    """No voice can be loaded, or synthesis failed."""
+
+
+class PiperEngine:
+    name = "piper"
+
+    def __init__(self, voice: str) -> None:
+        from piper import PiperVoice
+
+        path = Path(voice) if voice.endswith(".onnx") else models.locate(f"piper-{voice}") / f"{voice}.onnx"
+        if not path.is_file():
+            raise ModelError(f"{path}: no such Piper voice")
+        try:
+            self.voice = PiperVoice.load(str(path), config_path=str(path) + ".json")
+        except Exception as exc:  # onnxruntime and json errors on a bad voice file
+            raise ModelError(f"{path}: cannot load the Piper voice ({exc}); run `assistant models verify`") from None
+        self.rate_hz = int(self.voice.config.sample_rate)
+
+    def synthesize(self, text: str) -> tuple[np.ndarray, int]:
+        parts = [chunk.audio_int16_array for chunk in self.voice.synthesize(text)]
+        audio = np.concatenate(parts) if parts else np.zeros(0, np.int16)
+        return audio.astype(np.int16).reshape(-1), self.rate_hz
+
+
+class EspeakEngine:
+    name = "espeak"
+
+    def __init__(self, voice: str) -> None:
+        self.binary = shutil.which("espeak-ng")
+        if self.binary is None:
+            raise TtsError("espeak-ng is not installed: apt-get install espeak-ng")
+        self.voice = voice if not voice.startswith("en_US-") else "en-us"
+
+    def synthesize(self, text: str) -> tuple[np.ndarray, int]:
+        import soundfile as sf
+
+        result = subprocess.run([self.binary, "--stdout", "-v", self.voice, "--", text], capture_output=True,
+                                timeout=30, check=False)  # fmt: skip
+        if result.returncode != 0:
+            raise TtsError(f"espeak-ng failed: {result.stderr.decode(errors='replace').strip()[:200]}")
+        data, rate = sf.read(io.BytesIO(result.stdout), dtype="int16")
+        return np.asarray(data, np.int16).reshape(-1), int(rate)
+
+
+class Speaker:
+    def __init__(self, settings: Tts) -> None:
+        self.settings = settings
+        self.engine: PiperEngine | EspeakEngine | None = None
+        self._stop = threading.Event()
+        if settings.engine == "none":
+            return
+        errors = []
+        order = ["piper", "espeak"] if settings.engine == "auto" else [settings.engine]
+        for name in order:
+            try:
+                if name == "piper":
+                    if importlib.util.find_spec("piper") is None:
+                        raise TtsError("piper-tts is not installed: pip install 'assistant[voice]'")
+                    self.engine = PiperEngine(settings.voice)
+                else:
+                    self.engine = EspeakEngine(settings.voice)
+                break
+            except (ModelError, TtsError) as exc:
+                errors.append(str(exc))
+        if self.engine is None:
+            raise TtsError("no voice for spoken replies: " + "; ".join(errors))
+        log.info("spoken replies: %s (%s)", self.engine.name, settings.voice)
+
+    def synthesize(self, text: str) -> tuple[np.ndarray, int]:
+        if self.engine is None:
+            return np.zeros(0, np.int16), 16000
+        return self.engine.synthesize(text)
+
+    def say(self, text: str) -> None:
+        """Synthesize and play, blocking until done or ``stop()``. Run it off the main loop."""
+        audio, rate = self.synthesize(text)
+        if not len(audio):
+            return
+        try:
+            import sounddevice as sd
+        except (ImportError, OSError) as exc:
+            raise TtsError(f"cannot play audio: {exc}") from None
+        self._stop.clear()
+        block = rate // 10
+        with sd.OutputStream(samplerate=rate, channels=1, dtype="int16", device=self.settings.output) as out:
+            for i in range(0, len(audio), block):
+                if self._stop.is_set():
+                    break
+                out.write(audio[i : i + block].reshape(-1, 1))
+
+    def stop(self) -> None:
+        self._stop.set()
