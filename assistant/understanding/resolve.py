@@ -98,7 +98,7 @@ class Resolution:
     devices: list[Device] = field(default_factory=list)
     scope: Scope = field(default_factory=Scope)
     problem: str | None = None
-    """None, "no_target" or "ambiguous"."""
+    """None, "no_target", "ambiguous" or "unsupported" (the device named cannot do what was asked)."""
     reply: str = ""
     generic: bool = False
     """Found by a kind of device ("the lights") rather than by a name."""
@@ -201,6 +201,10 @@ class Resolver:
                 best[key] = max(score, best.get(key, 0.0))
         good = sorted(((s, k) for k, s in best.items() if s >= MATCH_THRESHOLD), reverse=True)
         if not good:
+            if domains and (other := self.by_name(variants, set(), scope, context_area)).devices:
+                # "start the coffee machine" heard as a vacuum command: the device exists, the action does not fit
+                return Resolution(scope=scope, problem="unsupported",
+                                  reply=f"Sorry, {other.devices[0].name} can't do that.")  # fmt: skip
             return Resolution(scope=scope, problem="no_target",
                               reply=f"Sorry, I don't know any device called {variants[0]}.")  # fmt: skip
         top = good[0][0]
