@@ -87,9 +87,10 @@ def test_name_of_area_plus_kind_falls_back_to_a_group(registry):
 
 
 def test_intent_domains_filter_names(registry):
-    # a light-only intent does not pick the switch called Garage Light
+    # a light-only intent does not pick the switch called Garage Light, and says why
     result = resolve(registry, "dim the garage light", name="garage light", domains={"light"})
-    assert result.devices == [] and result.problem == "no_target"
+    assert result.devices == [] and result.problem == "unsupported"
+    assert result.reply == "Sorry, Garage Light can't do that."
 
 
 def test_similarity_is_symmetric_enough():
