@@ -171,6 +171,8 @@ def _run(args: argparse.Namespace) -> int:
     }
     (out / META_FILE).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     _log(f"wrote {int8} ({int8.stat().st_size / 1e6:.1f} MB), {out / META_FILE}, {tok_path}")
+    if not args.work_dir:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
