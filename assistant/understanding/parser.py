@@ -151,6 +151,8 @@ class Request:
             if resolution.problem:
                 return resolution
         named = [r for r in results if not r.generic] or results
+        if any(r.exact for r in named):  # beside a name said exactly, a near miss is a stray word ("eating")
+            named = [r for r in named if r.exact]
         merged = named[0]
         for resolution in named[1:]:
             merged.devices += [d for d in resolution.devices if d not in merged.devices]

@@ -52,7 +52,7 @@ DOMAIN_WORDS: dict[str, tuple[tuple[str, ...], str | None]] = {
 
 _VERB_DOMAINS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"\b(un)?lock(ed)?\b"), ("lock",)),
-    (re.compile(r"\b(open|close|shut|raise|lower|opened|closed)\b"), ("cover", "valve", "lock")),
+    (re.compile(r"\b(open|close|shut|raise|opened|closed)\b"), ("cover", "valve", "binary_sensor")),
 ]
 _ALL_RE = re.compile(r"\b(all|every|everything|whole (house|home|flat|apartment)|entire (house|home)|everywhere"
                      r"|throughout|every room|house)\b")  # fmt: skip
@@ -102,6 +102,8 @@ class Resolution:
     reply: str = ""
     generic: bool = False
     """Found by a kind of device ("the lights") rather than by a name."""
+    exact: bool = False
+    """Found by a name said exactly (not a near miss)."""
 
 
 def _best(spoken: str, options: Iterable[tuple[str, str]]) -> list[tuple[float, str]]:
@@ -159,8 +161,8 @@ def _device_names(device: Device) -> list[str]:
         area_words = normalise(device.area).split()
         for name in list(names):
             words = [w for w in normalise(name).split() if w not in area_words]
-            if words and len(words) < len(normalise(name).split()):
-                names.append(" ".join(words))
+            if words and len(words) < len(normalise(name).split()) and " ".join(words) not in DOMAIN_WORDS:
+                names.append(" ".join(words))  # but not "door" for the Garage Door: that is any door
     return names
 
 
@@ -209,7 +211,9 @@ class Resolver:
                               reply=f"Sorry, I don't know any device called {variants[0]}.")  # fmt: skip
         top = good[0][0]
         tied = [self.registry.device(k) for s, k in good if s >= top - TIE_MARGIN]
-        return self._one_of(tied, scope, context_area)
+        resolution = self._one_of(tied, scope, context_area)
+        resolution.exact = top >= 100.0
+        return resolution
 
     def _one_of(self, tied: list[Device], scope: Scope, context_area: str | None) -> Resolution:
         """Equally good candidates: those in the area spoken, else in the area the request came from."""
@@ -268,7 +272,7 @@ class Resolver:
             devices += [d for d in one.devices if d not in devices]
         return Resolution(devices=devices, scope=scope)
 
-    def by_kind(self, text: str, domains: set[str], classes: set[str], scope: Scope, widen: bool = True) -> Resolution:
+    def by_kind(self, text: str, domains: set[str], classes: set[str], scope: Scope) -> Resolution:
         devices = [d for d in self.registry.devices if d.domain in domains]
         if classes:
             classed = [d for d in devices if d.device_class in classes]
@@ -276,10 +280,10 @@ class Resolver:
         everywhere = devices
         if not scope.whole_home:
             devices = self.registry.in_areas(devices, scope.areas)
-        if not devices and not scope.spoken and widen and len(everywhere) == 1:
+        if not devices and not scope.spoken and len(everywhere) == 1:
             # Nothing of that kind here, but exactly one in the home ("open the garage" from the kitchen).
             devices = everywhere
-        if not devices and not scope.spoken and widen and len(everywhere) > 1:
+        if not devices and not scope.spoken and len(everywhere) > 1:
             names = " or ".join(d.name for d in everywhere[:4])
             return Resolution(scope=scope, problem="ambiguous", reply=f"Which one do you mean: {names}?")
         if not devices:
@@ -321,7 +325,6 @@ class Resolver:
                                                reply=f"Sorry, I don't know an area called {area}.")  # fmt: skip
         span_domains: set[str] = set()
         span_classes: set[str] = set()
-        widen = True
         if variants:
             named = self.by_name(variants, domains, scope, context_area)
             if named.problem != "no_target":
@@ -340,25 +343,26 @@ class Resolver:
                 return named  # "the porch light", "the shed door": a device this home does not have
             else:
                 # A stray word tagged as a name; act only if the rest of the sentence says what is meant
-                # ("the lawn's soaked, shut off the sprinkler"), and only close by.
+                # ("the lawn's soaked, shut off the sprinkler").
                 rest_domains, _ = kind_words(text)
                 if not rest_domains & domains and not scope.spoken:
                     return named
-                widen = False
         elif mentioned is not None:
             return mentioned
         kinds, classes = kind_words(text)
         kinds |= span_domains
         classes |= span_classes
         for pattern, verb_domains in _VERB_DOMAINS:
-            if not kinds and pattern.search(text.lower()):
-                kinds = set(verb_domains)
+            if pattern.search(text.lower()):
+                # "open the door": a door that opens, not a lock ("open the garish door" must not lock)
+                kinds = (kinds & set(verb_domains)) if kinds else set(verb_domains)
+                break
         wanted = (kinds & domains) if kinds else (default_domains & domains)
         if not wanted:
             wanted = default_domains & domains or domains
         if scope.spoken and not scope.areas:
             return Resolution(scope=scope, problem="no_target", reply=f"Sorry, I don't know an area called {area or floor}.")
-        return self.by_kind(text, wanted, classes, scope, widen)
+        return self.by_kind(text, wanted, classes, scope)
 
 
 _KIND_NAMES = {"light": "lights", "fan": "fans", "cover": "covers", "lock": "locks", "climate": "thermostats",
