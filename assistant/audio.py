@@ -19,6 +19,7 @@ import numpy as np
 
 from .errors import AssistantError
 from .messages import AudioChunk
+from .queues import put_drop_oldest
 
 log = logging.getLogger(__name__)
 
@@ -168,17 +169,7 @@ class Microphone:
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status:
             self._status = str(status)
-        block = indata.copy()
-        while True:
-            try:
-                self._queue.put_nowait(block)
-                return
-            except queue.Full:
-                try:
-                    self._queue.get_nowait()
-                    self.dropped_blocks += 1
-                except queue.Empty:
-                    pass
+        self.dropped_blocks += put_drop_oldest(self._queue, indata.copy())
 
     def _finished(self) -> None:
         try:

@@ -90,7 +90,7 @@ def _requests(args: argparse.Namespace) -> Iterator[tuple[str, Any, dict[str, An
 
 def cmd_parse(args: argparse.Namespace) -> int:
     from .devices import Registry
-    from .understanding.parser import Context, REPLY_NOT_UNDERSTOOD
+    from .understanding.parser import REPLY_NOT_UNDERSTOOD, Context
 
     config, base = load_config(config_path(args.config))
     understander = load_understanding(config, base)

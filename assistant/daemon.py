@@ -28,6 +28,7 @@ from .devices.state import parse_state, state_topics
 from .errors import ConfigError
 from .messages import Action, Parse
 from .mqtt import Credentials, MqttLink
+from .queues import put_drop_oldest
 from .systemd import Notifier
 from .timers import Timers, duration_words
 from .understanding.parser import Context, Previous, Understander
@@ -222,16 +223,8 @@ class Daemon:
         self._enqueue("message", topic, payload)
 
     def _enqueue(self, kind: str, a: Any, b: Any) -> None:
-        while True:
-            try:
-                self.events.put_nowait((kind, a, b))
-                return
-            except queue.Full:
-                try:
-                    self.events.get_nowait()
-                    self._count("queue_overflow", "dropped the oldest waiting message")
-                except queue.Empty:
-                    pass
+        for _ in range(put_drop_oldest(self.events, (kind, a, b))):
+            self._count("queue_overflow", "dropped the oldest waiting message")
 
     def _count(self, reason: str, detail: str) -> None:
         self.counters[reason] += 1

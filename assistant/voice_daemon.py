@@ -16,6 +16,7 @@ from .config import Config
 from .daemon import Daemon
 from .devices import Registry
 from .errors import AssistantError
+from .queues import put_drop_oldest
 from .voice import MicrophoneLoop
 
 log = logging.getLogger(__name__)
@@ -31,16 +32,7 @@ class SpeakerThread:
         threading.Thread(target=self._run, name="speaker", daemon=True).start()
 
     def speak(self, text: str) -> None:
-        while True:
-            try:
-                self.queue.put_nowait(text)
-                return
-            except queue.Full:
-                try:
-                    self.queue.get_nowait()
-                    self.dropped += 1
-                except queue.Empty:
-                    pass
+        self.dropped += put_drop_oldest(self.queue, text)
 
     def _run(self) -> None:
         while True:

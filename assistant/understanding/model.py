@@ -6,7 +6,6 @@ thread count and runs one warm-up inference, so a broken model fails at start, n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
+from ..models import sha256_of
 from . import schema
 
 log = logging.getLogger(__name__)
@@ -35,14 +35,6 @@ class Prediction:
     """The model's intent label (schema.INTENT_LABELS)."""
     confidence: float
     spans: tuple[Span, ...]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def metadata_path(model_path: Path) -> Path:

@@ -19,6 +19,7 @@ from ..config import Confirm, Device, Understanding
 from ..devices import Registry, command_for
 from ..errors import UnsupportedAction
 from ..messages import Action, Parse
+from ..timers import duration_words
 from . import normalize, schema
 from .model import NluModel, Prediction
 from .resolve import Resolution, Resolver, match_area
@@ -200,15 +201,6 @@ def _pct(value: float) -> str:
 def _degrees(value: float, unit: str) -> str:
     text = f"{value:.1f}".rstrip("0").rstrip(".")
     return f"{text} °{unit}"
-
-
-def _duration_words(seconds: int) -> str:
-    parts = []
-    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
-    return " and ".join(parts) if parts else "0 seconds"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -467,14 +459,14 @@ def _answer(make: Callable[[Request], str]) -> Handler:
 def _timer_reply(req: Request) -> str:
     duration = req.slots.get("duration_s")
     return {
-        "HassStartTimer": f"Timer set for {_duration_words(duration)}." if duration else "For how long?",
+        "HassStartTimer": f"Timer set for {duration_words(duration)}." if duration else "For how long?",
         "HassCancelTimer": "Timer cancelled.",
         "HassCancelAllTimers": "All timers cancelled.",
         "HassPauseTimer": "Timer paused.",
         "HassUnpauseTimer": "Timer resumed.",
         "HassTimerStatus": "No timers are running.",
-        "HassIncreaseTimer": f"Added {_duration_words(duration)} to the timer." if duration else "Added time to the timer.",
-        "HassDecreaseTimer": f"Took {_duration_words(duration)} off the timer." if duration else "Took time off the timer.",
+        "HassIncreaseTimer": f"Added {duration_words(duration)} to the timer." if duration else "Added time to the timer.",
+        "HassDecreaseTimer": f"Took {duration_words(duration)} off the timer." if duration else "Took time off the timer.",
     }[req.label]
 
 
