@@ -12,9 +12,10 @@ import json
 import random
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from assistant.train import pools as P
 from assistant.understanding.schema import HA_INTENTS, INTENT_LABELS, MAX_TOKENS, NO_INTENT, TAG_LABELS
@@ -160,7 +161,7 @@ def walk(expr: Any, rules: dict[str, Any], fill: Callable[[Any], tuple[str, str 
     elif isinstance(expr, ListReference):
         out.append(fill(expr))
     else:
-        raise ValueError(f"unexpected expression {expr!r}")
+        raise TypeError(f"unexpected expression {expr!r}")
 
 
 def assemble(segs: list[tuple[str, str | None]]) -> tuple[str, list[tuple[int, int, str]]]:
@@ -304,7 +305,7 @@ def ha_templates() -> list[tuple[str, str, Any, dict[str, Any], Callable]]:
             meta: dict[str, Any] = {}
 
             def fill(ref: Any, _ng=name_gen, _intent=intent_name, _meta=meta) -> tuple[str, str | None]:
-                ln, sn = ref.list_name, ref.slot_name
+                ln = ref.list_name
                 if ln in _HA_SKIP_LISTS:
                     raise Skip(ln)
                 if ln == "name":

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from assistant.understanding.schema import INTENT_LABELS, MAX_TOKENS, NO_INTENT, ONNX_INPUTS, ONNX_OUTPUTS, TAG_LABELS
+from assistant.understanding.schema import (
+    INTENT_LABELS,
+    MAX_TOKENS,
+    NO_INTENT,
+    ONNX_INPUTS,
+    ONNX_OUTPUTS,
+    TAG_LABELS,
+)
 
 
 def export_onnx(model, path: Path, tokenizer_path: Path, sentences: list[str]) -> float:
@@ -53,29 +61,8 @@ def _encode(tokenizer_path: Path, sentences: list[str]):
             "attention_mask": np.array([e.attention_mask for e in encs], dtype=np.int64)}
 
 
-def decode_spans(text: str, offsets, tags) -> list[tuple[str, str]]:
-    """BIO tags over word pieces -> [(slot, surface text)]."""
-    spans: list[list[Any]] = []
-    for (a, b), t in zip(offsets, tags):
-        if b <= a:
-            continue
-        lab = TAG_LABELS[t]
-        if lab == "O":
-            continue
-        pfx, slot = lab.split("-", 1)
-        if pfx == "I" and spans and spans[-1][0] == slot and spans[-1][3]:
-            spans[-1][2] = b
-        else:
-            spans.append([slot, a, b, True])
-        continue
-    # a span is closed by any O token in between
-    out = []
-    for slot, a, b, _ in spans:
-        out.append((slot, text[a:b]))
-    return out
-
-
 def _decode_all(text: str, offsets, tags) -> list[tuple[str, str]]:
+    """BIO tags over word pieces -> [(slot, surface text)] (an I- tag continuing the same slot extends it)."""
     cur = None
     out = []
     for (a, b), t in zip(offsets, tags):
@@ -175,4 +162,3 @@ def latency_ms(path: Path, tokenizer_path: Path, sentences: list[str], repeats: 
     return round(float(np.median(times)) * 1000, 2)
 
 
-from collections import Counter  # noqa: E402

@@ -18,7 +18,6 @@ from assistant.understanding.schema import INTENT_LABELS, NO_INTENT, TAG_LABELS
 
 
 def load_encoder(base_dir: str | Path, attn: str = "eager"):
-    import torch
     from safetensors.torch import load_file
     from transformers import BertConfig, BertModel
 
@@ -28,7 +27,7 @@ def load_encoder(base_dir: str | Path, attn: str = "eager"):
     model = BertModel(config, add_pooling_layer=False)
     sd = {k: v.float() for k, v in load_file(str(Path(base_dir) / "model.safetensors")).items()}
     sd = {k: v for k, v in sd.items() if not k.startswith("pooler.")}
-    missing, unexpected = model.load_state_dict(sd, strict=False)
+    missing, _unexpected = model.load_state_dict(sd, strict=False)
     missing = [m for m in missing if "position_ids" not in m]
     if missing:
         raise RuntimeError(f"base weights missing {missing}")
@@ -106,7 +105,7 @@ def array_metrics(pred_int, pred_tags, gold_int, gold_tags) -> dict[str, float]:
     }
 
 
-def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, epochs: float = 5, lr: float = 5e-5,
+def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, epochs: float = 3, lr: float = 5e-5,
           head_lr: float = 5e-4, batch_size: int = 64, warmup: float = 0.06, weight_decay: float = 0.01,
           seed: int = 13, max_steps: int = 0, device: str = "auto", log=print) -> dict[str, Any]:
     import numpy as np
@@ -124,7 +123,7 @@ def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, ep
     model = build_model(base_dir, attn="sdpa" if device == "cuda" else "eager").to(device)
     n = len(train_d["intent"])
     steps_per_epoch = max(1, math.ceil(n / batch_size))
-    total = int(round(steps_per_epoch * epochs))
+    total = round(steps_per_epoch * epochs)
     if max_steps:
         total = min(total, max_steps) if total else max_steps
     total = max(1, total)
@@ -197,7 +196,6 @@ def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, ep
 
 def load_trained(base_dir: str | Path, weights: str | Path | list[Path]):
     """Rebuild the joint model (eager attention, fp32) and load trained weights (file or chunk list)."""
-    import torch
     from safetensors.torch import load as load_bytes
 
     model = build_model(base_dir, attn="eager")
@@ -216,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", required=True)
     ap.add_argument("--base", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--epochs", type=float, default=5)
+    ap.add_argument("--epochs", type=float, default=3)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--head-lr", type=float, default=5e-4)
     ap.add_argument("--batch-size", type=int, default=64)
