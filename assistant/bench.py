@@ -186,3 +186,102 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
     print(_row("command -> device message", samples))
     print(f"service start to online: {ready_s * 1000:.0f} ms")
     return 0
+
+
+def run_voice_bench(config: Config, base: Path, load_voice: Any, files: list[Path], runs: int) -> int:
+    """Voice figures: end of speech to device message over a real mosquitto (audio fed at real-time pace,
+    so the end-of-speech silence is waited for as with a microphone), recognition real-time factor,
+    model load time and peak memory with the recogniser and the language model loaded."""
+    import shutil
+    import subprocess
+    import tempfile
+    import threading
+
+    import numpy as np
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from .audio import read_wav, split
+    from .demo import free_port
+    from .mqtt import _no_delay
+
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(mosquitto).exists():
+        print("voice benchmark: mosquitto is not installed")
+        return 1
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="assistant-voice-bench-"))
+    (workdir / "mosquitto.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    broker = subprocess.Popen([mosquitto, "-c", str(workdir / "mosquitto.conf")], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)  # fmt: skip
+    arrivals: list[float] = []
+    arrived = threading.Event()
+
+    def on_message(client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        arrivals.append(time.perf_counter())
+        arrived.set()
+
+    devices = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+    sender = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+    for client in (devices, sender):
+        client.on_socket_open = _no_delay
+    devices.on_message = on_message
+    time.sleep(0.3)
+    devices.connect("127.0.0.1", port)
+    sender.connect("127.0.0.1", port)
+    device_topics = sorted({f"{d.topic}/set" for d in config.devices if d.protocol == "zigbee2mqtt"})
+    devices.subscribe([(t, 1) for t in device_topics])
+    devices.loop_start()
+    sender.loop_start()
+
+    def publish(actions: Any) -> None:
+        for action in actions:
+            sender.publish(action.topic, action.payload, qos=action.qos)
+
+    try:
+        started = time.perf_counter()
+        pipeline = load_voice(config, base, publish)
+        load_s = time.perf_counter() - started
+        e2e: list[float] = []
+        asr_ms: list[float] = []
+        rtf: list[float] = []
+        silence = np.zeros(16000, dtype=np.int16)  # one second after the last word
+        for path in files:
+            samples = np.concatenate([read_wav(path), silence])
+            for _ in range(runs):
+                pipeline.reset()
+                arrivals.clear()
+                arrived.clear()
+                t0 = time.perf_counter()
+                rows = []
+                for chunk in split(samples, 0.0, 512):
+                    due = t0 + (chunk.timestamp_ms + chunk.duration_ms) / 1000
+                    pause = due - time.perf_counter()
+                    if pause > 0:
+                        time.sleep(pause)  # real-time pace, as a microphone delivers
+                    rows += pipeline.feed(chunk)
+                rows += pipeline.finish()
+                acted = [r for r in rows if r.get("actions")]
+                if not acted:
+                    continue
+                arrived.wait(5)
+                if arrivals:
+                    e2e.append((arrivals[0] - (t0 + acted[0]["end_ms"] / 1000)) * 1000)
+                for row in rows:
+                    asr_ms.append(row["timings_ms"]["asr"])
+                    rtf.append(row["timings_ms"]["asr"] / max(1.0, row["end_ms"] - row["start_ms"]))
+    finally:
+        for client in (devices, sender):
+            client.loop_stop()
+            client.disconnect()
+        broker.kill()
+        broker.wait(5)
+    print(f"\nvoice: {config.asr.engine} recognition, {len(files)} files x {runs} runs, audio fed at real-time pace")
+    print(f"models loaded and warmed (VAD, recogniser, language model): {load_s * 1000:.0f} ms")
+    print(f"peak RSS with all of them loaded: {_rss_mb():.0f} MB")
+    print(f"{'latency, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
+    if e2e:
+        print(_row("end of speech -> device", e2e))
+    print(_row("recognition per utterance", asr_ms))
+    print(f"recognition real-time factor: p50 {statistics.median(rtf):.3f}")
+    return 0

@@ -131,6 +131,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from .bench import run_mqtt_bench
 
         status = run_mqtt_bench(path, model_path(config, base), args.commands)
+    if status == 0 and args.voice:
+        from .bench import run_voice_bench
+
+        status = run_voice_bench(config, base, load_voice, [Path(f) for f in args.voice], args.voice_runs)
     return status
 
 
@@ -226,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mqtt", action="store_true",
                    help="also: command-to-device latency over a real broker (mosquitto on a free port)")
     p.add_argument("--commands", type=int, default=200, help="commands sent for --mqtt")
+    p.add_argument("--voice", nargs="+", metavar="WAV",
+                   help="also: end of speech to device message over mosquitto, real-time factor, memory")
+    p.add_argument("--voice-runs", type=int, default=3, help="runs per file for --voice")
     p.set_defaults(func=cmd_bench)
 
     p = with_config(sub.add_parser("run", help="run the assistant service on MQTT"))
