@@ -105,7 +105,7 @@ def array_metrics(pred_int, pred_tags, gold_int, gold_tags) -> dict[str, float]:
     }
 
 
-def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, epochs: float = 3, lr: float = 5e-5,
+def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, epochs: float = 5, lr: float = 5e-5,
           head_lr: float = 5e-4, batch_size: int = 64, warmup: float = 0.06, weight_decay: float = 0.01,
           seed: int = 13, max_steps: int = 0, device: str = "auto", log=print) -> dict[str, Any]:
     import numpy as np
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", required=True)
     ap.add_argument("--base", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--epochs", type=float, default=3)
+    ap.add_argument("--epochs", type=float, default=5)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--head-lr", type=float, default=5e-4)
     ap.add_argument("--batch-size", type=int, default=64)

@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("train")
     g.add_argument("--out", "--output-dir", dest="out", default="models", help="where the model files go (default: models/)")
     g.add_argument("--seed", type=int, default=13, help="random seed for data generation and training")
-    g.add_argument("--epochs", type=float, default=3.0, help="training epochs (the shipped model: 3)")
+    g.add_argument("--epochs", type=float, default=5.0, help="training epochs (the shipped model: 5)")
     g.add_argument("--max-steps", type=int, default=0, help="stop after N optimizer steps (0: no limit)")
     g.add_argument("--sample", type=int, default=0, help="keep only N training sentences (tiny runs; 0: all)")
     g.add_argument("--per-intent", type=int, default=2500, help="generated sentences per intent label")
