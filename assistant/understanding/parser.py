@@ -86,6 +86,7 @@ class Previous:
         return {"intent": self.intent, "targets": list(self.targets), "slots": dict(self.slots)}
 
 
+_ON_OFF_RE = re.compile(r"\b(turn|switch|shut|put|flip)\s+(?:it|them|that|those|this|these)\s+(?:back\s+)?(on|off)\b", re.I)
 _PRONOUN_RE = re.compile(r"\b(it|them|that|those|this|these)\b", re.I)
 _FOLLOW_UP_RE = re.compile(r"^(and|also|same|now|then)\b|\b(too|as well|also)[.!?]*$", re.I)
 _STEP_LABELS = {("HassLightSet", "brightness_step"): ("LightBrighter", "LightDimmer"),
@@ -667,6 +668,10 @@ class Understander:
         if follow_up and previous is not None:  # "and the bedroom too": the last command, somewhere else
             label = _label_of(previous)
             intent = previous.intent
+        elif previous is not None and previous.targets and (on_off := _ON_OFF_RE.search(cleaned)) \
+                and intent in (None, "HassCancelTimer", "HassPauseTimer", "HassUnpauseTimer"):
+            # "turn it off" right after a device command means that device, not a timer
+            label = intent = "HassTurnOn" if on_off.group(2).lower() == "on" else "HassTurnOff"
         elif intent is None or prediction.confidence < self.settings.min_confidence:
             timings["total"] = _ms(started)
             return Parse(text=cleaned, intent=None, confidence=prediction.confidence, reply=REPLY_NOT_UNDERSTOOD,
