@@ -135,3 +135,27 @@ def test_malformed_input_is_rejected(understander, registry, text):
     assert result.intent is None
     assert result.actions == ()
     assert len(result.text) <= 400
+
+
+def test_follow_ups_use_the_previous_command(understander, registry):
+    from assistant.understanding.parser import Previous
+
+    first = parse(understander, registry, "dim the kitchen lights")
+    previous = Previous.of(first)
+    again = understander.parse("and the bedroom too", registry, Context(previous=previous))
+    assert again.intent == "HassLightSet" and again.slots["brightness_step"] == -20
+    assert again.targets == ("light.bedroom_ceiling", "light.bedside_lamp")
+    off = understander.parse("now turn them off", registry, Context(previous=previous))
+    assert off.intent == "HassTurnOff"
+    assert off.targets == first.targets
+    # without a previous command, "turn it off" names nothing: nothing is sent
+    assert parse(understander, registry, "turn it off").actions == ()
+
+
+def test_sensitive_actions_wait_for_confirmation(understander, registry):
+    result = parse(understander, registry, "unlock the front door")
+    assert result.outcome == "confirm" and result.actions == ()
+    assert [a.payload for a in result.pending_actions] == ['{"state":"UNLOCK"}']
+    assert result.as_dict()["pending_actions"][0]["topic"] == "zigbee2mqtt/front_door_lock/set"
+    locking = parse(understander, registry, "lock the front door")
+    assert locking.outcome == "done" and locking.actions
