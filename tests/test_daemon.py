@@ -296,3 +296,19 @@ def test_flood_is_rate_limited(broker, observer, config, understander):
         answered = {r.get("id") for r in replies} - {"other"}
         assert len(answered) == 5
         assert daemon.counters["rate_limited"] == 15
+
+
+def test_devices_command_lists_the_running_registry(daemon, observer, broker, config, capsys):
+    from assistant.devices.listing import fetch_devices, print_devices
+
+    observer.publish("zigbee2mqtt/hallway_light", json.dumps({"state": "ON", "brightness": 254}))
+    observer.wait_for(f"{PREFIX}/devices", lambda p: b"light.hallway" in p)
+    time.sleep(0.3)
+    daemon._publish_devices()  # the listing is republished on registry changes; state rides along
+    settings = with_broker(config, broker.port)
+    rows = {row["id"]: row for row in fetch_devices(settings)}
+    assert rows.keys() == {d.id for d in daemon.registry.devices}
+    assert rows["light.hallway"]["source"] == "config"
+    assert rows["light.hallway"]["state"]["state"] == "on"
+    assert print_devices(settings, as_json=False) == 0
+    assert "light.living_room_lamp" in capsys.readouterr().out
