@@ -226,6 +226,9 @@ class Audio(_Model):
     min_speech_ms: int = Field(96, ge=32, le=2000, description="Speech shorter than this starts nothing.")
     pre_roll_ms: int = Field(300, ge=0, le=2000, description="Audio kept from before speech starts.")
     end_silence_ms: int = Field(400, ge=64, le=5000, description="Silence that ends an utterance.")
+    speculate_ms: int = Field(160, ge=0, le=5000,
+                              description="Recognition starts after this much silence, while the end-of-speech "
+                                          "silence is still being waited for; 0 waits for the end.")  # fmt: skip
     max_utterance_s: float = Field(12.0, gt=0.5, le=120, description="Longer speech is cut here.")
     idle_timeout_s: float = Field(8.0, gt=0, le=300, description="Listening opened by a wake phrase or MQTT closes after this much audio with no speech.")
     reopen_max_s: float = Field(30.0, gt=0, le=3600, description="A vanished microphone is reopened with back-off capped here.")

@@ -74,6 +74,14 @@ class SileroVad:
 
 
 @dataclass(frozen=True)
+class Tentative:
+    """Speech has paused for ``speculate_ms``: the utterance so far, to recognise while the rest of the
+    end-of-speech silence is waited for. If speech goes on, the final ``Utterance`` has a later end."""
+
+    utterance: Utterance
+
+
+@dataclass(frozen=True)
 class Idle:
     """No speech for ``idle_timeout_s`` of audio, at stream time ``timestamp_ms``."""
 
@@ -97,18 +105,19 @@ class Endpointer:
         self._vad_since_end_ms = 0.0
         self._idle_from_ms = 0.0
         self._idle_sent = False
+        self._speculated = False
 
     def reset_idle(self, at_ms: float) -> None:
         self._idle_from_ms = at_ms
         self._idle_sent = False
 
-    def feed(self, chunk: AudioChunk) -> list[Utterance | Idle]:
+    def feed(self, chunk: AudioChunk) -> list[Utterance | Tentative | Idle]:
         if chunk.rate_hz != RATE_HZ:
             raise ValueError(f"the endpointer takes {RATE_HZ} Hz audio, got {chunk.rate_hz}")
         if not len(self._pending):
             self._pending_ms = chunk.timestamp_ms
         self._pending = np.concatenate([self._pending, chunk.samples])
-        out: list[Utterance | Idle] = []
+        out: list[Utterance | Tentative | Idle] = []
         while len(self._pending) >= CHUNK_SAMPLES:
             frame, self._pending = self._pending[:CHUNK_SAMPLES], self._pending[CHUNK_SAMPLES:]
             at_ms = self._pending_ms
@@ -124,7 +133,7 @@ class Endpointer:
             return [self._emit(self._pending_ms, truncated=False)]
         return []
 
-    def _frame(self, frame: np.ndarray, at_ms: float) -> Utterance | Idle | None:
+    def _frame(self, frame: np.ndarray, at_ms: float) -> Utterance | Tentative | Idle | None:
         s = self.settings
         started = time.perf_counter()
         speech = self.vad.probability(frame) >= (s.vad_threshold if not self._in_speech else s.vad_threshold - 0.15)
@@ -151,20 +160,28 @@ class Endpointer:
             self._silence_ms = 0.0
             self._last_speech_end_ms = end_ms
             self._vad_since_end_ms = 0.0
+            self._speculated = False
         else:
             self._silence_ms += self.frame_ms
             self._vad_since_end_ms += spent_ms
         if self._silence_ms >= s.end_silence_ms:
             return self._emit(end_ms, truncated=False)
+        if s.speculate_ms and not self._speculated and self._silence_ms >= s.speculate_ms:
+            self._speculated = True
+            return Tentative(self._utterance(end_ms, truncated=False))
         if end_ms - self._start_ms >= s.max_utterance_s * 1000:
             return self._emit(end_ms, truncated=True)
         return None
 
-    def _emit(self, now_ms: float, truncated: bool) -> Utterance:
+    def _utterance(self, now_ms: float, truncated: bool) -> Utterance:
         samples = np.concatenate(self._speech) if self._speech else np.zeros(0, np.int16)
         end_ms = now_ms if truncated else self._last_speech_end_ms
-        utterance = Utterance(samples, RATE_HZ, self._start_ms, end_ms, now_ms, round(self._vad_since_end_ms, 3),
-                              truncated)  # fmt: skip
+        return Utterance(samples, RATE_HZ, self._start_ms, end_ms, now_ms, round(self._vad_since_end_ms, 3),
+                         truncated)  # fmt: skip
+
+    def _emit(self, now_ms: float, truncated: bool) -> Utterance:
+        utterance = self._utterance(now_ms, truncated)
+        self._speculated = False
         self._in_speech = False
         self._speech = []
         self._run = 0

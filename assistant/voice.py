@@ -19,13 +19,43 @@ from .config import Config
 from .devices import Registry
 from .messages import Action, AudioChunk, Parse, Transcript, Utterance
 from .understanding.parser import Context, Previous, Understander
-from .vad import Endpointer, Idle, SileroVad
+from .vad import Endpointer, Idle, SileroVad, Tentative
 from .wake import WakeGate
 
 log = logging.getLogger(__name__)
 
 Publisher = Callable[[tuple[Action, ...]], None]
 """Publishes device messages (the daemon's link); None runs dry."""
+
+
+class Speculation:
+    """Recognition started at a pause (``Tentative``), kept for the final utterance if speech did not go on.
+
+    ``final`` returns the transcript and when it was ready, in ms after the end of speech: the pause
+    waited plus the recognition time for a kept guess, the whole silence plus recognition otherwise.
+    """
+
+    def __init__(self, recognizer: Recognizer) -> None:
+        self.recognizer = recognizer
+        self._guess: tuple[Utterance, Transcript | None] | None = None
+
+    def tentative(self, utterance: Utterance) -> None:
+        self._guess = (utterance, self.recognizer.transcribe(utterance))
+
+    def final(self, utterance: Utterance) -> tuple[Transcript | None, float]:
+        guess, self._guess = self._guess, None
+        if guess is not None and (guess[0].start_ms, guess[0].end_ms) == (utterance.start_ms, utterance.end_ms):
+            transcript = guess[1]
+            asr_ms = transcript.asr_ms if transcript else 0.0
+            ready_ms = max(utterance.emitted_ms - utterance.end_ms + utterance.vad_ms,
+                           guess[0].emitted_ms - utterance.end_ms + asr_ms)  # fmt: skip
+            return transcript, ready_ms
+        transcript = self.recognizer.transcribe(utterance)
+        asr_ms = transcript.asr_ms if transcript else 0.0
+        return transcript, utterance.emitted_ms - utterance.end_ms + utterance.vad_ms + asr_ms
+
+    def reset(self) -> None:
+        self._guess = None
 
 
 class VoicePipeline:
@@ -38,6 +68,7 @@ class VoicePipeline:
         self.vad = vad
         self.publish = publish
         self.gate = WakeGate(config.wake)
+        self.speculation = Speculation(recognizer)
         self.reset()
 
     def reset(self) -> None:
@@ -45,6 +76,7 @@ class VoicePipeline:
         self.vad.reset()
         self.endpointer = Endpointer(self.config.audio, self.vad)
         self.gate.close()
+        self.speculation.reset()
         self.previous: tuple[Previous, float] | None = None
 
     def listen(self, now_ms: float) -> None:
@@ -68,7 +100,10 @@ class VoicePipeline:
             yield from self.feed(chunk)
         yield from self.finish()
 
-    def _event(self, event: Utterance | Idle) -> dict[str, Any] | None:
+    def _event(self, event: Utterance | Tentative | Idle) -> dict[str, Any] | None:
+        if isinstance(event, Tentative):
+            self.speculation.tentative(event.utterance)
+            return None
         if isinstance(event, Idle):
             if self.gate.is_open(event.timestamp_ms):
                 log.info("listening closed: no speech for %.0f s", self.config.audio.idle_timeout_s)
@@ -77,7 +112,7 @@ class VoicePipeline:
         return self.handle(event)
 
     def handle(self, utterance: Utterance) -> dict[str, Any] | None:
-        transcript = self.recognizer.transcribe(utterance)
+        transcript, ready_ms = self.speculation.final(utterance)
         if transcript is None:
             return None
         decision = self.gate.decide(transcript.text, utterance.start_ms, utterance.end_ms)
@@ -94,7 +129,9 @@ class VoicePipeline:
             timings["publish"] = (time.perf_counter() - started) * 1000
             if parse.reply:
                 self.gate.replied(utterance.emitted_ms)
-        e2e = (utterance.emitted_ms - utterance.end_ms) + sum(timings.values())
+        # end of speech -> transcript ready (the silence waited, recognition overlapping it when speculated),
+        # then understanding and publishing
+        e2e = ready_ms + timings["nlu"] + timings["publish"]
         return self._row(utterance, transcript, parse, decision.woken, {**timings, "e2e": e2e})
 
     def _understand(self, text: str, now_ms: float) -> Parse:
@@ -134,6 +171,7 @@ class MicrophoneLoop:
         self.recognizer = recognizer
         self.endpointer = Endpointer(config.audio, vad)
         self.gate = WakeGate(config.wake)
+        self.speculation = Speculation(recognizer)
         self.submit = submit
         self.stop_event = threading.Event()
         self.source = Reopening(open_source, config.audio.reopen_max_s, self.stop_event)
@@ -158,7 +196,10 @@ class MicrophoneLoop:
                 if isinstance(event, Idle):
                     self.gate.close()
                     continue
-                transcript = self.recognizer.transcribe(event)
+                if isinstance(event, Tentative):
+                    self.speculation.tentative(event.utterance)
+                    continue
+                transcript, _ = self.speculation.final(event)
                 if transcript is None:
                     continue
                 decision = self.gate.decide(transcript.text, event.start_ms, event.end_ms)

@@ -383,3 +383,54 @@ def test_daemon_say_and_listen_reach_the_voice_brick(config, understander):
     text_only = Daemon(config, understander)
     text_only._handle("message", text_only.topics.say, b"hello")
     assert text_only.counters["unavailable"] == 1
+
+
+# -- recognition started at a pause ------------------------------------------------------------------
+
+
+class Counting:
+    """The real recogniser, counting its calls (passed in, not patched)."""
+
+    def __init__(self, recognizer) -> None:
+        self.recognizer = recognizer
+        self.engine = recognizer.engine
+        self.calls = 0
+
+    def transcribe(self, utterance):
+        self.calls += 1
+        return self.recognizer.transcribe(utterance)
+
+
+def test_a_guess_made_at_a_pause_is_kept_when_speech_does_not_go_on(config, understander, registry, recognizer, vad):
+    from assistant.voice import VoicePipeline
+
+    counting = Counting(recognizer)
+    pipe = VoicePipeline(config, understander, registry, counting, vad)
+    rows = run_file(pipe, LAMP)
+    assert [r["targets"] for r in acted(rows)] == [["light.living_room_lamp"]]
+    assert counting.calls == 1  # the guess made 160 ms into the silence was the final transcript
+    row = acted(rows)[0]
+    # ready when the longer of the two was over: the silence, or the pause plus recognition
+    assert row["timings_ms"]["e2e"] >= config.audio.end_silence_ms
+
+
+def test_speech_that_goes_on_after_a_pause_is_recognised_whole(config, understander, registry, recognizer, vad):
+    from assistant.audio import read_wav, split
+    from assistant.voice import VoicePipeline
+
+    def trimmed(samples: np.ndarray) -> np.ndarray:
+        """Only the speech, as the endpointer finds it."""
+        rows = list(VoicePipeline(config, understander, registry, recognizer, vad).run(split(samples, 0.0, 512)))
+        start = max(0.0, rows[0]["start_ms"] - 50)  # onsets lie a little before the VAD's start
+        return samples[int(start * 16):int(rows[-1]["end_ms"] * 16)]
+
+    pause = np.zeros(int(16000 * 0.2), np.int16)  # longer than speculate_ms, shorter than end_silence_ms
+    tail = np.zeros(16000, np.int16)
+    samples = np.concatenate([trimmed(read_wav(LAMP)), pause, trimmed(read_wav(COMMANDS / "what_time_is_it.wav")), tail])
+    counting = Counting(recognizer)
+    pipe = VoicePipeline(config, understander, registry, counting, vad)
+    rows = list(pipe.run(split(samples, 0.0, 512)))
+    assert len(rows) == 1  # one utterance: the pause did not end it
+    heard = rows[0]["transcript"].lower()
+    assert "living room lamp" in heard and "time" in heard
+    assert counting.calls == 2  # the guess at the pause was thrown away, the whole was recognised
