@@ -131,6 +131,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from .bench import run_mqtt_bench
 
         status = run_mqtt_bench(path, model_path(config, base), args.commands)
+    if status == 0 and args.vosk:
+        from .bench import run_vosk_bench
+
+        status = run_vosk_bench(config, [Path(f) for f in args.vosk], args.vosk_model)
     if status == 0 and args.voice:
         from .bench import run_voice_bench
 
@@ -233,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--voice", nargs="+", metavar="WAV",
                    help="also: end of speech to device message over mosquitto, real-time factor, memory")
     p.add_argument("--voice-runs", type=int, default=3, help="runs per file for --voice")
+    p.add_argument("--vosk", nargs="+", metavar="WAV", help="also: vosk streaming, endpoint to final transcript")
+    p.add_argument("--vosk-model", default="vosk-model-small-ko-0.22", help="model id or folder for --vosk")
     p.set_defaults(func=cmd_bench)
 
     p = with_config(sub.add_parser("run", help="run the assistant service on MQTT"))
