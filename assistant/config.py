@@ -155,6 +155,9 @@ class Device(_Model):
 class Understanding(_Model):
     model: str = Field("models/nlu.int8.onnx", description="The int8 ONNX model; relative to the config file.")
     min_confidence: float = Field(0.6, ge=0.0, le=1.0, description="Below this, nothing is done.")
+    min_confidence_to_act: float = Field(0.8, ge=0.0, le=1.0,
+                                         description="Sending device messages needs this much: a misheard "
+                                                     "sentence must not switch anything.")  # fmt: skip
     brightness_step: int = Field(20, ge=1, le=100, description="Default size of 'brighter'/'dim', in points.")
     temperature_step: float = Field(1.0, gt=0, le=10, description="Default size of 'warmer', in degrees.")
     volume_step: int = Field(10, ge=1, le=100, description="Default size of 'louder', in points.")

@@ -39,7 +39,8 @@ class Parse:
     actions: tuple[Action, ...] = ()
     reply: str = ""
     outcome: str = "rejected"
-    """One of: done, answer, confirm, rejected, no_target, ambiguous, unsupported."""
+    """One of: done, answer, confirm, rejected, unsure (understood, but not surely enough to act),
+    no_target, ambiguous, unsupported."""
     timings_ms: dict[str, float] = field(default_factory=dict)
     pending_actions: tuple[Action, ...] = ()
     """For outcome "confirm": what will be published once the user says yes."""

@@ -159,3 +159,10 @@ def test_sensitive_actions_wait_for_confirmation(understander, registry):
     assert result.as_dict()["pending_actions"][0]["topic"] == "zigbee2mqtt/front_door_lock/set"
     locking = parse(understander, registry, "lock the front door")
     assert locking.outcome == "done" and locking.actions
+
+
+def test_a_misheard_wake_word_does_not_act(understander, registry):
+    # what a recogniser made of another assistant's wake word; the model half-thinks it is "dim the lights"
+    result = parse(understander, registry, "Ok, Raspy")
+    assert result.actions == () and result.pending_actions == ()
+    assert result.outcome in ("rejected", "unsure")

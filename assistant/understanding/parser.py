@@ -28,6 +28,7 @@ MAX_TEXT_CHARS = 400
 """Longer input is not a spoken command: rejected without running the model."""
 
 REPLY_NOT_UNDERSTOOD = "Sorry, I didn't understand that."
+REPLY_NOT_SURE = "Sorry, I'm not sure what you meant."
 
 
 @dataclass(frozen=True)
@@ -691,6 +692,11 @@ class Understander:
         if previous is not None and not spoken_device and _PRONOUN_RE.search(cleaned):
             request.previous_targets = previous.targets
         outcome = INTENTS[intent].handle(request, INTENTS[intent])
+        if outcome.actions and not follow_up and prediction.confidence < self.settings.min_confidence_to_act:
+            # sure enough to say what it heard, not to act on it ("Ok, Raspy" heard as "dim the lights")
+            timings["total"] = _ms(started)
+            return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
+                         reply=REPLY_NOT_SURE, outcome="unsure", timings_ms=timings)  # fmt: skip
         if intent == "HassListAddItem" and len(outcome.targets) == 1 and _is_shopping_list(outcome.targets[0]):
             intent = "HassShoppingListAddItem"  # HA's own intent for "add X to my shopping list"
         actions = tuple(outcome.actions)
