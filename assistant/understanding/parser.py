@@ -666,6 +666,7 @@ class Understander:
         previous = context.previous
         follow_up = previous is not None and bool(_FOLLOW_UP_RE.search(cleaned)) and (
             any(s.slot in _DEVICE_SLOTS for s in prediction.spans) or match_area(registry, cleaned) is not None)
+        from_context = follow_up  # the intent comes from the last command, not from the model's confidence
         if follow_up and previous is not None:  # "and the bedroom too": the last command, somewhere else
             label = _label_of(previous)
             intent = previous.intent
@@ -673,6 +674,7 @@ class Understander:
                 and intent in (None, "HassCancelTimer", "HassPauseTimer", "HassUnpauseTimer"):
             # "turn it off" right after a device command means that device, not a timer
             label = intent = "HassTurnOn" if on_off.group(2).lower() == "on" else "HassTurnOff"
+            from_context = True
         elif intent is None or prediction.confidence < self.settings.min_confidence:
             timings["total"] = _ms(started)
             return Parse(text=cleaned, intent=None, confidence=prediction.confidence, reply=REPLY_NOT_UNDERSTOOD,
@@ -692,7 +694,7 @@ class Understander:
         if previous is not None and not spoken_device and _PRONOUN_RE.search(cleaned):
             request.previous_targets = previous.targets
         outcome = INTENTS[intent].handle(request, INTENTS[intent])
-        if outcome.actions and not follow_up and prediction.confidence < self.settings.min_confidence_to_act:
+        if outcome.actions and not from_context and prediction.confidence < self.settings.min_confidence_to_act:
             # sure enough to say what it heard, not to act on it ("Ok, Raspy" heard as "dim the lights")
             timings["total"] = _ms(started)
             return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
