@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 _YES = re.compile(r"^\W*(yes|yeah|yep|sure|ok(ay)?|do it|go ahead|confirm(ed)?|please do|absolutely|correct)\b", re.I)
 _NO = re.compile(r"^\W*(no|nope|don'?t|cancel|stop|never ?mind|forget it)\b", re.I)
 _COMMAND_FIELDS = {"text", "id", "context", "source"}
+DEVICES_EVERY_S = 2.0
+"""Live state changes republish the device list at most this often."""
 TIMER_INTENTS = {"HassStartTimer", "HassCancelTimer", "HassCancelAllTimers", "HassPauseTimer", "HassUnpauseTimer",
                  "HassTimerStatus", "HassIncreaseTimer", "HassDecreaseTimer"}  # fmt: skip
 
@@ -166,6 +168,8 @@ class Daemon:
         self._reload = threading.Event()
         self._stats_dirty = False
         self._last_stats = 0.0
+        self._devices_dirty = False
+        self._last_devices = 0.0
         self._last_watchdog = 0.0
         self._build_registry()
         self.link = MqttLink(
@@ -207,6 +211,8 @@ class Daemon:
         self._publish_devices()
 
     def _publish_devices(self) -> None:
+        self._devices_dirty = False
+        self._last_devices = self.clock()
         configured = {d.id for d in self.config.devices}
         rows = [{"id": d.id, "name": d.name, "area": d.area, "domain": d.domain, "device_class": d.device_class,
                  "protocol": d.protocol, "source": "config" if d.id in configured else "discovery",
@@ -283,6 +289,8 @@ class Daemon:
         if self.notifier.watchdog_s and self.config.daemon.watchdog and now - self._last_watchdog >= self.notifier.watchdog_s / 3:
             self._last_watchdog = now
             self.notifier.watchdog()
+        if self._devices_dirty and now - self._last_devices >= DEVICES_EVERY_S:
+            self._publish_devices()
         if self._stats_dirty and now - self._last_stats >= 5:
             self._last_stats = now
             self._stats_dirty = False
@@ -361,6 +369,7 @@ class Daemon:
                 updates[device_id] = attrs
         if updates:
             self.registry = self.registry.with_state(updates)
+            self._devices_dirty = True
 
     def _handle_discovery(self, topic: str, payload: bytes) -> None:
         try:
@@ -388,7 +397,8 @@ class Daemon:
         if self.pending and now <= self.pending.expires:
             pending, self.pending = self.pending, None
             if _YES.search(command.text):
-                self._carry_out(pending.parse, pending.actions, command.request_id, confirmed=True)
+                done = replace(pending.parse, actions=pending.actions, reply=pending.parse.pending_reply, outcome="done")
+                self._carry_out(done, done.actions, command.request_id)
                 return
             if _NO.search(command.text):
                 self._reply("OK, I won't.", True, "cancelled", command.request_id)
@@ -407,7 +417,7 @@ class Daemon:
         if parse.intent and parse.outcome in ("done", "answer"):
             self.previous = (Previous.of(parse), now)  # type: ignore[assignment]
 
-    def _carry_out(self, parse: Parse, actions: tuple[Action, ...], request_id: Any, confirmed: bool = False) -> None:
+    def _carry_out(self, parse: Parse, actions: tuple[Action, ...], request_id: Any) -> None:
         sent: list[Action] = []
         failed: list[Action] = []
         started = time.perf_counter()
@@ -421,7 +431,7 @@ class Daemon:
                         request_id)  # fmt: skip
             return
         success = parse.outcome in ("done", "answer")
-        self._reply(parse.reply if not confirmed else parse.reply or "Done.", success, parse.outcome, request_id)
+        self._reply(parse.reply, success, parse.outcome, request_id)
 
     def _publish_intent(self, parse: Parse, request_id: Any, sent: list[Action], failed: list[Action],
                         publish_ms: float = 0.0) -> None:  # fmt: skip
@@ -445,8 +455,6 @@ class Daemon:
         return 0 if self.link.connected else 1
 
     def _timer(self, parse: Parse, now: float) -> Parse:
-        from dataclasses import replace
-
         duration = parse.slots.get("duration_s")
         intent = parse.intent
         timers = self.timers

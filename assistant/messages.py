@@ -44,6 +44,8 @@ class Parse:
     timings_ms: dict[str, float] = field(default_factory=dict)
     pending_actions: tuple[Action, ...] = ()
     """For outcome "confirm": what will be published once the user says yes."""
+    pending_reply: str = ""
+    """For outcome "confirm": the reply once it is done ("Unlocked the Front Door.")."""
 
     def as_dict(self, id: Any = None) -> dict[str, Any]:
         out: dict[str, Any] = {}

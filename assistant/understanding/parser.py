@@ -704,8 +704,10 @@ class Understander:
         actions = tuple(outcome.actions)
         pending: tuple[Action, ...] = ()
         question = self._confirmation(intent, outcome, registry)
+        pending_reply = ""
         if question:
             pending, actions = actions, ()
+            pending_reply = outcome.reply
             outcome.kind, outcome.reply = "confirm", question
         timings["total"] = _ms(started)
         return Parse(
@@ -719,6 +721,7 @@ class Understander:
             outcome=outcome.kind,
             timings_ms=timings,
             pending_actions=pending,
+            pending_reply=pending_reply,
         )
 
     def _confirmation(self, intent: str, outcome: Outcome, registry: Registry) -> str | None:
