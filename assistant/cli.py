@@ -118,6 +118,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import run_eval
 
     config, base = load_config(config_path(args.config))
+    if args.voice:
+        from .evaluate import run_voice_eval
+
+        return run_voice_eval(config, base, load_voice)
     return run_eval(config, load_understanding(config, base), Path(args.data), args)
 
 
@@ -225,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generated", default=None, help="held-out generated split (default: from the model metadata)")
     p.add_argument("--no-hassil", action="store_true", help="skip the hassil peer")
     p.add_argument("--errors", type=int, default=0, help="print up to N failures")
+    p.add_argument("--voice", action="store_true",
+                   help="instead: WER and command success on the shared recordings and Piper speech with noise")
     p.set_defaults(func=cmd_eval)
 
     p = with_config(sub.add_parser("bench", help="parse latency (p50/p95), load time and memory, beside hassil"))

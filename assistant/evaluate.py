@@ -241,3 +241,102 @@ def percentile(values: list[float], q: float) -> float:
     if not ordered:
         return float("nan")
     return statistics.quantiles(ordered, n=100, method="inclusive")[int(q) - 1] if len(ordered) > 1 else ordered[0]
+
+
+# -- voice ------------------------------------------------------------------------------------------
+
+SHARED_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
+# The command each shared recording carries (after any wake phrase), and what it must do.
+SHARED_COMMANDS = {
+    "turn_on_living_room_lamp": "turn on the living room lamp",
+    "would_you_please_turn_on_living_room_lamp": "would you please turn on the living room lamp",
+    "what_time_is_it": "what time is it",
+    **{f"wake_{w}_turn_on_the_living_room_lamp": "turn on the living room lamp"
+       for w in ("pocketsphinx", "porcupine", "precise", "raven", "snowboy")},
+}  # fmt: skip
+# Commands spoken by the Piper voice: (text, intent, targets).
+SYNTH_COMMANDS = [
+    ("turn off the kitchen ceiling light", "HassTurnOff", ["light.kitchen_ceiling"]),
+    ("turn on the desk lamp", "HassTurnOn", ["light.office_desk_lamp"]),
+    ("close the bedroom curtains", "HassTurnOff", ["cover.bedroom_curtains"]),
+    ("turn on the coffee machine", "HassTurnOn", ["switch.coffee_machine"]),
+    ("switch off the hallway light", "HassTurnOff", ["light.hallway"]),
+    ("open the living room blinds", "HassTurnOn", ["cover.living_room_blinds"]),
+    ("set the bedroom fan to high", "HassFanSetSpeed", ["fan.bedroom_fan"]),
+    ("dim the kitchen lights to thirty percent", "HassLightSet", ["light.kitchen_ceiling", "light.kitchen_counter"]),
+    ("what time is it", "HassGetCurrentTime", []),
+    ("set a timer for ten minutes", "HassStartTimer", []),
+]
+
+
+def _words(text: str) -> list[str]:
+    import re
+
+    from .understanding.normalize import to_digits
+
+    return re.findall(r"[a-z0-9']+", to_digits(text.lower()))
+
+
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(word edits, reference words); numbers compared as digits ("ten" = "10")."""
+    from rapidfuzz.distance import Levenshtein
+
+    ref, hyp = _words(reference), _words(hypothesis)
+    return Levenshtein.distance(ref, hyp), len(ref)
+
+
+def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[float, ...] = (20, 10, 5)) -> int:
+    """Word error rate and command success (right intent and targets) on the shared recordings and on
+    commands spoken by the Piper voice, clean and with white noise at each SNR."""
+    import numpy as np
+
+    from .audio import read_wav, split, to_mono_16k
+    from .config import Tts
+    from .tts import Speaker
+
+    pipeline = load_voice(config, base)
+
+    def run(samples: Any) -> list[dict[str, Any]]:
+        pipeline.reset()
+        return list(pipeline.run(split(samples)))
+
+    def table(title: str, items: list[tuple[str, Any, str | None, list[str]]]) -> None:
+        edits = words = ok = 0
+        for command, samples, intent, targets in items:
+            rows = run(samples)
+            heard = rows[-1]["transcript"] if rows else ""  # the command comes after any wake phrase
+            e, n = word_errors(command, heard)
+            edits, words = edits + e, words + n
+            ok += any(r["intent"] == intent and sorted(r["targets"]) == sorted(targets) for r in rows)
+        print(f"{title:<34}{edits / max(1, words):>8.3f}{f'{ok}/{len(items)}':>12}   ({edits}/{words} words)")
+
+    print(f"voice: {pipeline.recognizer.engine} recognition; WER on the command words, success = right intent"
+          " and targets")  # fmt: skip
+    print(f"{'audio':<34}{'WER':>8}{'commands':>12}")
+    lamp = ["light.living_room_lamp"]
+    shared = [(text, read_wav(SHARED_SPEECH / "commands" / f"{stem}.wav"),
+               "HassGetCurrentTime" if "time" in text else "HassTurnOn", [] if "time" in text else lamp)
+              for stem, text in SHARED_COMMANDS.items()]  # fmt: skip
+    table("shared recordings (8 files)", shared)
+    librivox = SHARED_SPEECH / "librivox"
+    edits = words = 0
+    for line in (librivox / "transcripts.tsv").read_text().splitlines():
+        file_id, reference = line.split("\t")
+        rows = run(read_wav(librivox / f"{file_id}.wav"))
+        e, n = word_errors(reference, " ".join(r["transcript"] for r in rows))
+        edits, words = edits + e, words + n
+    print(f"{'librivox read speech (WER only)':<34}{edits / max(1, words):>8.3f}{'-':>12}   ({edits}/{words} words)")
+    speaker = Speaker(Tts(engine="piper"))
+    rng = np.random.default_rng(0)
+    clean = {text: to_mono_16k(*speaker.synthesize(text)).astype(np.float32) for text, _, _ in SYNTH_COMMANDS}
+    for snr in (None, *snrs):
+        items = []
+        for text, intent, targets in SYNTH_COMMANDS:
+            speech = clean[text]
+            x = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)])
+            if snr is not None:
+                power = float(np.mean(speech**2))
+                x = x + rng.normal(0, np.sqrt(power / 10 ** (snr / 10)), len(x)).astype(np.float32)
+            items.append((text, np.clip(x, -32768, 32767).astype(np.int16), intent, targets))
+        table(f"piper voice, {'clean' if snr is None else f'white noise {snr:g} dB SNR'}", items)
+    return 0
