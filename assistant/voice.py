@@ -10,6 +10,7 @@ time) plus the compute after it, which is what a live microphone would see.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -23,6 +24,9 @@ from .vad import Endpointer, Idle, SileroVad, Tentative
 from .wake import WakeGate
 
 log = logging.getLogger(__name__)
+
+STOP_WORDS = re.compile(r"^\W*(stop|be quiet|quiet|shut up|enough|silence|cancel)\W*$", re.I)
+"""An utterance that is only one of these stops a spoken reply and is no command."""
 
 Publisher = Callable[[tuple[Action, ...]], None]
 """Publishes device messages (the daemon's link); None runs dry."""
@@ -162,7 +166,7 @@ class MicrophoneLoop:
     """
 
     def __init__(self, config: Config, recognizer: Recognizer, vad: SileroVad, submit: Callable[[str], None],
-                 open_source: Callable[[], Any]) -> None:  # fmt: skip
+                 open_source: Callable[[], Any], interrupt: Callable[[], None] | None = None) -> None:  # fmt: skip
         import threading
 
         from .audio import Reopening
@@ -173,6 +177,8 @@ class MicrophoneLoop:
         self.gate = WakeGate(config.wake)
         self.speculation = Speculation(recognizer)
         self.submit = submit
+        self.interrupt = interrupt
+        """Cuts a spoken reply short: called on "stop" or a new wake phrase."""
         self.stop_event = threading.Event()
         self.source = Reopening(open_source, config.audio.reopen_max_s, self.stop_event)
         self.now_ms = 0.0
@@ -205,6 +211,11 @@ class MicrophoneLoop:
                 decision = self.gate.decide(transcript.text, event.start_ms, event.end_ms)
                 log.info("heard %r (%s)", transcript.text, "command" if decision.command else
                          "listening" if decision.woken else "not for me")  # fmt: skip
+                new_wake = decision.woken and self.config.wake.mode == "phrase"
+                if self.interrupt is not None and (new_wake or STOP_WORDS.match(transcript.text)):
+                    self.interrupt()  # "stop" (or a new wake phrase) while a reply is spoken cuts it short
+                    if STOP_WORDS.match(transcript.text):
+                        continue
                 if decision.command:
                     self.submit(decision.command)
                     self.gate.replied(event.emitted_ms)

@@ -34,6 +34,15 @@ class SpeakerThread:
     def speak(self, text: str) -> None:
         self.dropped += put_drop_oldest(self.queue, text)
 
+    def stop(self) -> None:
+        """Cut the reply being spoken short and forget the ones waiting."""
+        while True:
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                break
+        self.speaker.stop()
+
     def _run(self) -> None:
         while True:
             text = self.queue.get()
@@ -51,15 +60,18 @@ def attach_voice(daemon: Daemon, config: Config) -> MicrophoneLoop:
     wake = (config.wake.phrase,) if config.wake.mode == "phrase" else ()
     recognizer = load_recognizer(config.asr, Registry.from_config(config), wake)
     audio = config.audio
+    speaker: SpeakerThread | None = None
+    if config.tts.engine != "none" and config.tts.speak_replies:
+        try:
+            speaker = SpeakerThread(config)
+            daemon.speak = speaker.speak
+        except AssistantError as exc:
+            log.warning("spoken replies off: %s", exc)
     loop = MicrophoneLoop(
         config, recognizer, SileroVad(), lambda text: daemon._enqueue("message", "voice", text),
         lambda: Microphone(audio.input, audio.rate_hz, audio.channels, audio.queue_ms),
+        interrupt=speaker.stop if speaker else None,
     )  # fmt: skip
     daemon.listen = loop.listen
-    if config.tts.engine != "none" and config.tts.speak_replies:
-        try:
-            daemon.speak = SpeakerThread(config).speak
-        except AssistantError as exc:
-            log.warning("spoken replies off: %s", exc)
     loop.start()
     return loop

@@ -434,3 +434,32 @@ def test_speech_that_goes_on_after_a_pause_is_recognised_whole(config, understan
     heard = rows[0]["transcript"].lower()
     assert "living room lamp" in heard and "time" in heard
     assert counting.calls == 2  # the guess at the pause was thrown away, the whole was recognised
+
+
+class ArraySource:
+    """Audio from memory, as a microphone would deliver it."""
+
+    def __init__(self, samples: np.ndarray) -> None:
+        self.samples = samples
+
+    def chunks(self):
+        yield from split(self.samples)
+
+
+def test_saying_stop_cuts_a_spoken_reply_short(piper_speaker, config, recognizer, vad):
+    from assistant.audio import to_mono_16k
+    from assistant.voice import MicrophoneLoop
+
+    def spoken(text: str) -> np.ndarray:
+        audio, rate = piper_speaker.synthesize(text)
+        return np.concatenate([np.zeros(8000, np.int16), to_mono_16k(audio, rate), np.zeros(16000, np.int16)])
+
+    heard: list[str] = []
+    interrupted: list[bool] = []
+    samples = np.concatenate([spoken("Stop."), spoken("Turn on the desk lamp.")])
+    loop = MicrophoneLoop(config, recognizer, vad, heard.append, lambda: ArraySource(samples),
+                          interrupt=lambda: interrupted.append(True))  # fmt: skip
+    loop.source.sleep = lambda s: None
+    loop._run()
+    assert interrupted == [True]  # "stop" cut the reply short...
+    assert [t.lower().strip(".") for t in heard] == ["turn on the desk lamp"]  # ...and was no command
