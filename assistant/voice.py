@@ -166,7 +166,8 @@ class MicrophoneLoop:
     """
 
     def __init__(self, config: Config, recognizer: Recognizer, vad: SileroVad, submit: Callable[[str], None],
-                 open_source: Callable[[], Any], interrupt: Callable[[], None] | None = None) -> None:  # fmt: skip
+                 open_source: Callable[[], Any], interrupt: Callable[[], None] | None = None,
+                 speaking: Callable[[], bool] = lambda: False) -> None:  # fmt: skip
         import threading
 
         from .audio import Reopening
@@ -179,6 +180,8 @@ class MicrophoneLoop:
         self.submit = submit
         self.interrupt = interrupt
         """Cuts a spoken reply short: called on "stop" or a new wake phrase."""
+        self.speaking = speaking
+        """True while a reply is spoken: then only "stop" or the wake phrase count (not the echo of the reply)."""
         self.stop_event = threading.Event()
         self.source = Reopening(open_source, config.audio.reopen_max_s, self.stop_event)
         self.now_ms = 0.0
@@ -216,6 +219,9 @@ class MicrophoneLoop:
                     self.interrupt()  # "stop" (or a new wake phrase) while a reply is spoken cuts it short
                     if STOP_WORDS.match(transcript.text):
                         continue
+                elif self.speaking():
+                    log.info("ignored while speaking (the reply's own echo?): %r", transcript.text)
+                    continue
                 if decision.command:
                     self.submit(decision.command)
                     self.gate.replied(event.emitted_ms)

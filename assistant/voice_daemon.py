@@ -29,6 +29,7 @@ class SpeakerThread:
         self.speaker = Speaker(config.tts)
         self.queue: queue.Queue[str] = queue.Queue(maxsize=4)
         self.dropped = 0
+        self.speaking = threading.Event()
         threading.Thread(target=self._run, name="speaker", daemon=True).start()
 
     def speak(self, text: str) -> None:
@@ -46,10 +47,14 @@ class SpeakerThread:
     def _run(self) -> None:
         while True:
             text = self.queue.get()
+            self.speaking.set()
             try:
                 self.speaker.say(text)
             except AssistantError as exc:
                 log.warning("could not speak %r: %s", text[:60], exc)
+            finally:
+                if self.queue.empty():
+                    self.speaking.clear()
 
 
 def attach_voice(daemon: Daemon, config: Config) -> MicrophoneLoop:
@@ -71,6 +76,7 @@ def attach_voice(daemon: Daemon, config: Config) -> MicrophoneLoop:
         config, recognizer, SileroVad(), lambda text: daemon._enqueue("message", "voice", text),
         lambda: Microphone(audio.input, audio.rate_hz, audio.channels, audio.queue_ms),
         interrupt=speaker.stop if speaker else None,
+        speaking=speaker.speaking.is_set if speaker else (lambda: False),
     )  # fmt: skip
     daemon.listen = loop.listen
     loop.start()

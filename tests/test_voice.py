@@ -463,3 +463,16 @@ def test_saying_stop_cuts_a_spoken_reply_short(piper_speaker, config, recognizer
     loop._run()
     assert interrupted == [True]  # "stop" cut the reply short...
     assert [t.lower().strip(".") for t in heard] == ["turn on the desk lamp"]  # ...and was no command
+
+
+def test_commands_heard_while_a_reply_is_spoken_are_ignored(piper_speaker, config, recognizer, vad):
+    from assistant.audio import to_mono_16k
+    from assistant.voice import MicrophoneLoop
+
+    audio, rate = piper_speaker.synthesize("Turn on the desk lamp.")
+    samples = np.concatenate([np.zeros(8000, np.int16), to_mono_16k(audio, rate), np.zeros(16000, np.int16)])
+    heard: list[str] = []
+    loop = MicrophoneLoop(config, recognizer, vad, heard.append, lambda: ArraySource(samples), speaking=lambda: True)
+    loop.source.sleep = lambda s: None
+    loop._run()
+    assert heard == []  # in `always` mode the reply's own echo must not become a command
