@@ -105,7 +105,7 @@ def run_demo(config: Config, base: Path, load: Callable[[Config, Path], object],
     watcher = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
     watcher.on_message = on_message
     watcher.connect("127.0.0.1", port)
-    watcher.subscribe([(topics.reply, 1), ("#", 0)])
+    watcher.subscribe("#", 1)
     watcher.loop_start()
     time.sleep(0.3)
     try:

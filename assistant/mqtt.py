@@ -90,6 +90,7 @@ class MqttLink:
         self._deadlines: dict[int, float] = {}
         self._deadline_lock = threading.Lock()
         self.connects = 0
+        self._stopping = False
         v5 = config.protocol == "5"
         client = paho.Client(
             CallbackAPIVersion.VERSION2,
@@ -130,6 +131,7 @@ class MqttLink:
         self.client.loop_start()
 
     def stop(self, timeout_s: float = 1.0) -> None:
+        self._stopping = True
         if self.connected:
             info = self.client.publish(self.status_topic, "offline", qos=1, retain=True)
             try:
@@ -195,7 +197,7 @@ class MqttLink:
                            properties: object) -> None:  # fmt: skip
         was = self._connected.is_set()
         self._connected.clear()
-        if was:
+        if was and not self._stopping:
             log.warning("disconnected from the broker (%s); reconnecting", reason)
             self._on_connection(False)
 

@@ -35,7 +35,12 @@ class Timer:
         return self.ends_at is None
 
     def label(self) -> str:
-        return f"{duration_words(self.duration_s)} timer"
+        """ "10-minute timer", "1 hour and 30 minutes timer" """
+        words = duration_words(self.duration_s)
+        if " and " not in words:
+            count, unit = words.split(" ", 1)
+            words = f"{count}-{unit.rstrip('s')}"
+        return f"{words} timer"
 
 
 @dataclass
@@ -105,4 +110,4 @@ class Timers:
         for timer in self.timers:
             left = duration_words(timer.remaining(now))
             parts.append(f"{left} left on the {timer.label()}" + (" (paused)" if timer.paused else ""))
-        return "There " + ("is " if len(parts) == 1 else "are ") + "; ".join(parts) + "."
+        return "There's " + "; ".join(parts) + "."

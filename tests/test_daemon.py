@@ -152,7 +152,7 @@ def test_follow_up_refers_to_the_last_device(daemon, observer):
 
 def test_timers_run_and_finish(daemon, observer):
     assert send(observer, "set a timer for 2 seconds", "t1")["text"] == "Timer set for 2 seconds."
-    assert "left on the 2 seconds timer" in send(observer, "how much time is left on my timer", "t2")["text"]
+    assert "left on the 2-second timer" in send(observer, "how much time is left on my timer", "t2")["text"]
     event = json.loads(observer.wait_for(f"{PREFIX}/timer", timeout=6))
     assert event["event"] == "finished" and event["duration_s"] == 2
     observer.wait_for(f"{PREFIX}/reply", lambda p: json.loads(p)["outcome"] == "timer_finished")
