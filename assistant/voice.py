@@ -13,6 +13,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from .asr import Recognizer
@@ -21,7 +22,7 @@ from .devices import Registry
 from .messages import Action, AudioChunk, Parse, Transcript, Utterance
 from .understanding.parser import Context, Previous, Understander
 from .vad import Endpointer, Idle, SileroVad, Tentative
-from .wake import WakeGate
+from .wake import Decision, WakeGate
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +63,26 @@ class Speculation:
         self._guess = None
 
 
-class VoicePipeline:
-    def __init__(self, config: Config, understander: Understander, registry: Registry, recognizer: Recognizer,
-                 vad: SileroVad, publish: Publisher | None = None) -> None:  # fmt: skip
+@dataclass(frozen=True)
+class Heard:
+    """One utterance, what was recognised in it and what the wake gate made of it."""
+
+    utterance: Utterance
+    transcript: Transcript
+    decision: Decision
+    ready_ms: float
+    """When the transcript was ready, in ms after the end of speech (see ``Speculation.final``)."""
+
+
+class Ears:
+    """Audio chunks -> what was heard: endpointing, recognition (started at pauses), the wake gate.
+
+    Shared by ``VoicePipeline`` (files, `assistant process`) and ``MicrophoneLoop`` (the daemon)."""
+
+    def __init__(self, config: Config, recognizer: Recognizer, vad: SileroVad) -> None:
         self.config = config
-        self.understander = understander
-        self.registry = registry
         self.recognizer = recognizer
         self.vad = vad
-        self.publish = publish
         self.gate = WakeGate(config.wake)
         self.speculation = Speculation(recognizer)
         self.reset()
@@ -81,30 +93,19 @@ class VoicePipeline:
         self.endpointer = Endpointer(self.config.audio, self.vad)
         self.gate.close()
         self.speculation.reset()
-        self.previous: tuple[Previous, float] | None = None
 
     def listen(self, now_ms: float) -> None:
         """Open listening without the wake phrase (``<prefix>/<site>/listen``)."""
         self.gate.open(now_ms)
         self.endpointer.reset_idle(now_ms)
 
-    def feed(self, chunk: AudioChunk) -> list[dict[str, Any]]:
-        results = []
-        for event in self.endpointer.feed(chunk):
-            result = self._event(event)
-            if result is not None:
-                results.append(result)
-        return results
+    def feed(self, chunk: AudioChunk) -> list[Heard]:
+        return [h for e in self.endpointer.feed(chunk) if (h := self._event(e)) is not None]
 
-    def finish(self) -> list[dict[str, Any]]:
-        return [r for e in self.endpointer.flush() if (r := self._event(e)) is not None]
+    def finish(self) -> list[Heard]:
+        return [h for e in self.endpointer.flush() if (h := self._event(e)) is not None]
 
-    def run(self, chunks: Iterable[AudioChunk]) -> Iterator[dict[str, Any]]:
-        for chunk in chunks:
-            yield from self.feed(chunk)
-        yield from self.finish()
-
-    def _event(self, event: Utterance | Tentative | Idle) -> dict[str, Any] | None:
+    def _event(self, event: Utterance | Tentative | Idle) -> Heard | None:
         if isinstance(event, Tentative):
             self.speculation.tentative(event.utterance)
             return None
@@ -113,13 +114,47 @@ class VoicePipeline:
                 log.info("listening closed: no speech for %.0f s", self.config.audio.idle_timeout_s)
             self.gate.close()
             return None
-        return self.handle(event)
-
-    def handle(self, utterance: Utterance) -> dict[str, Any] | None:
-        transcript, ready_ms = self.speculation.final(utterance)
+        transcript, ready_ms = self.speculation.final(event)
         if transcript is None:
             return None
-        decision = self.gate.decide(transcript.text, utterance.start_ms, utterance.end_ms)
+        decision = self.gate.decide(transcript.text, event.start_ms, event.end_ms)
+        log.info("heard %r (%s)", transcript.text, "command" if decision.command else
+                 "listening" if decision.woken else "not for me")  # fmt: skip
+        return Heard(event, transcript, decision, ready_ms)
+
+
+class VoicePipeline:
+    def __init__(self, config: Config, understander: Understander, registry: Registry, recognizer: Recognizer,
+                 vad: SileroVad, publish: Publisher | None = None) -> None:  # fmt: skip
+        self.config = config
+        self.understander = understander
+        self.registry = registry
+        self.recognizer = recognizer
+        self.publish = publish
+        self.ears = Ears(config, recognizer, vad)
+        self.previous: tuple[Previous, float] | None = None
+
+    def reset(self) -> None:
+        """A new stream (the next file)."""
+        self.ears.reset()
+        self.previous = None
+
+    def listen(self, now_ms: float) -> None:
+        self.ears.listen(now_ms)
+
+    def feed(self, chunk: AudioChunk) -> list[dict[str, Any]]:
+        return [self.handle(h) for h in self.ears.feed(chunk)]
+
+    def finish(self) -> list[dict[str, Any]]:
+        return [self.handle(h) for h in self.ears.finish()]
+
+    def run(self, chunks: Iterable[AudioChunk]) -> Iterator[dict[str, Any]]:
+        for chunk in chunks:
+            yield from self.feed(chunk)
+        yield from self.finish()
+
+    def handle(self, heard: Heard) -> dict[str, Any]:
+        utterance, transcript, decision = heard.utterance, heard.transcript, heard.decision
         timings = {"vad": utterance.vad_ms, "asr": transcript.asr_ms, "nlu": 0.0, "publish": 0.0}
         if decision.command is None:
             outcome = "listening" if decision.woken else "not_woken"
@@ -132,10 +167,10 @@ class VoicePipeline:
                 self.publish(parse.actions)
             timings["publish"] = (time.perf_counter() - started) * 1000
             if parse.reply:
-                self.gate.replied(utterance.emitted_ms)
+                self.ears.gate.replied(utterance.emitted_ms)
         # end of speech -> transcript ready (the silence waited, recognition overlapping it when speculated),
         # then understanding and publishing
-        e2e = ready_ms + timings["nlu"] + timings["publish"]
+        e2e = heard.ready_ms + timings["nlu"] + timings["publish"]
         return self._row(utterance, transcript, parse, decision.woken, {**timings, "e2e": e2e})
 
     def _understand(self, text: str, now_ms: float) -> Parse:
@@ -173,10 +208,7 @@ class MicrophoneLoop:
         from .audio import Reopening
 
         self.config = config
-        self.recognizer = recognizer
-        self.endpointer = Endpointer(config.audio, vad)
-        self.gate = WakeGate(config.wake)
-        self.speculation = Speculation(recognizer)
+        self.ears = Ears(config, recognizer, vad)
         self.submit = submit
         self.interrupt = interrupt
         """Cuts a spoken reply short: called on "stop" or a new wake phrase."""
@@ -195,33 +227,21 @@ class MicrophoneLoop:
 
     def listen(self) -> None:
         """``<prefix>/<site>/listen``: the next utterance needs no wake phrase."""
-        self.gate.open(self.now_ms)
-        self.endpointer.reset_idle(self.now_ms)
+        self.ears.listen(self.now_ms)
 
     def _run(self) -> None:
         for chunk in self.source.chunks():
             self.now_ms = chunk.timestamp_ms + chunk.duration_ms
-            for event in self.endpointer.feed(chunk):
-                if isinstance(event, Idle):
-                    self.gate.close()
-                    continue
-                if isinstance(event, Tentative):
-                    self.speculation.tentative(event.utterance)
-                    continue
-                transcript, _ = self.speculation.final(event)
-                if transcript is None:
-                    continue
-                decision = self.gate.decide(transcript.text, event.start_ms, event.end_ms)
-                log.info("heard %r (%s)", transcript.text, "command" if decision.command else
-                         "listening" if decision.woken else "not for me")  # fmt: skip
+            for heard in self.ears.feed(chunk):
+                text, decision = heard.transcript.text, heard.decision
                 new_wake = decision.woken and self.config.wake.mode == "phrase"
-                if self.interrupt is not None and (new_wake or STOP_WORDS.match(transcript.text)):
+                if self.interrupt is not None and (new_wake or STOP_WORDS.match(text)):
                     self.interrupt()  # "stop" (or a new wake phrase) while a reply is spoken cuts it short
-                    if STOP_WORDS.match(transcript.text):
+                    if STOP_WORDS.match(text):
                         continue
                 elif self.speaking():
-                    log.info("ignored while speaking (the reply's own echo?): %r", transcript.text)
+                    log.info("ignored while speaking (the reply's own echo?): %r", text)
                     continue
                 if decision.command:
                     self.submit(decision.command)
-                    self.gate.replied(event.emitted_ms)
+                    self.ears.gate.replied(heard.utterance.emitted_ms)
