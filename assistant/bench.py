@@ -76,13 +76,29 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
     return 0
 
 
+def _mosquitto_binary() -> str | None:
+    import shutil
+
+    found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    return found if Path(found).exists() else None
+
+
+def _start_mosquitto(binary: str, port: int) -> Any:
+    """A mosquitto of the benchmark's own on a loopback port, with a config in a temporary folder."""
+    import subprocess
+    import tempfile
+
+    conf = Path(tempfile.mkdtemp(prefix="assistant-bench-")) / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    return subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
     """Command-to-device latency over a real broker: a mosquitto on a free loopback port (amqtt when
     mosquitto is not installed), the service as a subprocess, and a client that publishes a text
     command and times the device message's arrival."""
     import json
     import os
-    import shutil
     import socket
     import subprocess
     import sys
@@ -97,13 +113,11 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
 
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
-    mosquitto = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+    mosquitto = _mosquitto_binary()
     broker_proc = None
     embedded = None
     if mosquitto:
-        (workdir / "mosquitto.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        broker_proc = subprocess.Popen([mosquitto, "-c", str(workdir / "mosquitto.conf")],
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        broker_proc = _start_mosquitto(mosquitto, port)
         broker_name = "mosquitto"
     else:
         embedded = EmbeddedBroker(port)
@@ -192,9 +206,6 @@ def run_voice_bench(config: Config, base: Path, load_voice: Any, files: list[Pat
     """Voice figures: end of speech to device message over a real mosquitto (audio fed at real-time pace,
     so the end-of-speech silence is waited for as with a microphone), recognition real-time factor,
     model load time and peak memory with the recogniser and the language model loaded."""
-    import shutil
-    import subprocess
-    import tempfile
     import threading
 
     import numpy as np
@@ -205,15 +216,12 @@ def run_voice_bench(config: Config, base: Path, load_voice: Any, files: list[Pat
     from .demo import free_port
     from .mqtt import _no_delay
 
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(mosquitto).exists():
+    mosquitto = _mosquitto_binary()
+    if mosquitto is None:
         print("voice benchmark: mosquitto is not installed")
         return 1
     port = free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="assistant-voice-bench-"))
-    (workdir / "mosquitto.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    broker = subprocess.Popen([mosquitto, "-c", str(workdir / "mosquitto.conf")], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
+    broker = _start_mosquitto(mosquitto, port)
     arrivals: list[float] = []
     arrived = threading.Event()
 
