@@ -296,9 +296,10 @@ def run_voice_bench(config: Config, base: Path, load_voice: Any, files: list[Pat
 
 
 def run_vosk_bench(config: Config, files: list[Path], model: str) -> int:
-    """Streaming recognition with vosk: audio goes to the recogniser as it arrives (real-time pace), so
-    at the end of the utterance only the final decoding is left. Prints endpoint -> final transcript and
-    end of speech -> final transcript (the second includes the end-of-speech silence waited for)."""
+    """Streaming recognition with vosk through the product's own front half (``Ears``): audio reaches the
+    recogniser as it arrives (real-time pace), so at the endpoint only the final decoding is left.
+    Prints endpoint -> final transcript, and end of speech -> final transcript (which includes the
+    end-of-speech silence waited for)."""
     import numpy as np
 
     from . import models
@@ -306,36 +307,29 @@ def run_vosk_bench(config: Config, files: list[Path], model: str) -> int:
     from .asr.vosk import VoskRecognizer
     from .audio import read_wav, split
     from .devices import Registry
-    from .vad import Endpointer, SileroVad, Tentative
+    from .vad import SileroVad
+    from .voice import Ears
 
     folder = Path(model) if Path(model).is_dir() else models.locate(model)
     recognizer = VoskRecognizer(config.asr.model_copy(update={"engine": "vosk"}), folder,
                                 phrases(Registry.from_config(config)))  # fmt: skip
-    vad = SileroVad()
+    ears = Ears(config, recognizer, SileroVad())
     after_endpoint: list[float] = []
     after_speech: list[float] = []
     texts = []
     for path in files:
         samples = np.concatenate([read_wav(path), np.zeros(16000, np.int16)])
-        vad.reset()
-        endpointer = Endpointer(config.audio, vad)
-        stream = recognizer.start()
+        ears.reset()
         t0 = time.perf_counter()
         for chunk in split(samples, 0.0, 512):
             due = t0 + (chunk.timestamp_ms + chunk.duration_ms) / 1000
             if (pause := due - time.perf_counter()) > 0:
                 time.sleep(pause)
-            stream.accept(chunk.samples)  # streaming: decoding keeps up with the audio
-            for event in endpointer.feed(chunk):
-                if isinstance(event, Tentative) or not hasattr(event, "end_ms"):
-                    continue
-                endpoint = time.perf_counter()
-                transcript = stream.finish(event.start_ms, event.end_ms)
+            for heard in ears.feed(chunk):
                 done = time.perf_counter()
-                after_endpoint.append((done - endpoint) * 1000)
-                after_speech.append((done - (t0 + event.end_ms / 1000)) * 1000)
-                texts.append(transcript.text if transcript else "")
-                stream = recognizer.start()
+                after_endpoint.append(heard.transcript.asr_ms)
+                after_speech.append((done - (t0 + heard.utterance.end_ms / 1000)) * 1000)
+                texts.append(heard.transcript.text)
     print(f"\nvosk streaming ({folder.name}), {len(files)} files, audio fed at real-time pace")
     print(f"{'latency, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
     if len(after_endpoint) > 1:

@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,9 +90,13 @@ class Idle:
 
 
 class Endpointer:
-    def __init__(self, settings: Audio, vad: SileroVad) -> None:
+    def __init__(self, settings: Audio, vad: SileroVad,
+                 on_speech: Callable[[np.ndarray], None] | None = None) -> None:  # fmt: skip
+        """``on_speech`` receives the audio of an utterance as it is found: the pre-roll and first frames
+        when speech starts, then every frame until the utterance ends (for streaming recognisers)."""
         self.settings = settings
         self.vad = vad
+        self.on_speech = on_speech
         self.frame_ms = FRAME_MS
         self._pending = np.zeros(0, np.int16)
         self._pending_ms = 0.0
@@ -146,6 +151,8 @@ class Endpointer:
                 self._start_ms = at_ms - (self._run - 1) * self.frame_ms
                 self._speech = [*self._pre_roll, frame]
                 self._pre_roll.clear()
+                if self.on_speech is not None:
+                    self.on_speech(np.concatenate(self._speech))
                 self._silence_ms = 0.0
                 self._last_speech_end_ms = end_ms
                 self._vad_since_end_ms = 0.0
@@ -156,6 +163,8 @@ class Endpointer:
                 return Idle(end_ms)
             return None
         self._speech.append(frame)
+        if self.on_speech is not None:
+            self.on_speech(frame)
         if speech:
             self._silence_ms = 0.0
             self._last_speech_end_ms = end_ms

@@ -85,14 +85,25 @@ class Ears:
         self.vad = vad
         self.gate = WakeGate(config.wake)
         self.speculation = Speculation(recognizer)
+        self.streaming = callable(getattr(recognizer, "start", None))
+        """vosk decodes while the speech arrives: only its final decoding is left at the endpoint."""
+        self.stream: Any = None
         self.reset()
 
     def reset(self) -> None:
         """A new stream (the next file): fresh endpointer, VAD state and wake window."""
         self.vad.reset()
-        self.endpointer = Endpointer(self.config.audio, self.vad)
+        self.endpointer = Endpointer(self.config.audio, self.vad, self._speech if self.streaming else None)
         self.gate.close()
         self.speculation.reset()
+        self.stream = None
+
+    def _speech(self, samples: Any) -> None:
+        if self.stream is None:
+            self.stream = self.recognizer.start()  # type: ignore[attr-defined]
+        partial = self.stream.accept(samples)
+        if partial:
+            log.debug("partial: %s", partial)
 
     def listen(self, now_ms: float) -> None:
         """Open listening without the wake phrase (``<prefix>/<site>/listen``)."""
@@ -107,14 +118,20 @@ class Ears:
 
     def _event(self, event: Utterance | Tentative | Idle) -> Heard | None:
         if isinstance(event, Tentative):
-            self.speculation.tentative(event.utterance)
+            if not self.streaming:
+                self.speculation.tentative(event.utterance)
             return None
         if isinstance(event, Idle):
             if self.gate.is_open(event.timestamp_ms):
                 log.info("listening closed: no speech for %.0f s", self.config.audio.idle_timeout_s)
             self.gate.close()
             return None
-        transcript, ready_ms = self.speculation.final(event)
+        if self.stream is not None:
+            stream, self.stream = self.stream, None
+            transcript = stream.finish(event.start_ms, event.end_ms)
+            ready_ms = event.emitted_ms - event.end_ms + event.vad_ms + (transcript.asr_ms if transcript else 0.0)
+        else:
+            transcript, ready_ms = self.speculation.final(event)
         if transcript is None:
             return None
         decision = self.gate.decide(transcript.text, event.start_ms, event.end_ms)

@@ -476,3 +476,32 @@ def test_commands_heard_while_a_reply_is_spoken_are_ignored(piper_speaker, confi
     loop.source.sleep = lambda s: None
     loop._run()
     assert heard == []  # in `always` mode the reply's own echo must not become a command
+
+
+def test_vosk_decodes_while_the_speech_arrives(korean, config, vad):
+    from assistant.asr.vosk import VoskRecognizer
+    from assistant.voice import Ears
+
+    class Watching:
+        """The real vosk recogniser, watched (passed in, not patched)."""
+
+        engine = "vosk"
+
+        def __init__(self, inner) -> None:
+            self.inner, self.started, self.whole = inner, 0, 0
+
+        def start(self):
+            self.started += 1
+            return self.inner.start()
+
+        def transcribe(self, utterance):
+            self.whole += 1
+            return self.inner.transcribe(utterance)
+
+    recognizer = Watching(VoskRecognizer(Asr(engine="vosk"), korean, ["거실", "불"]))
+    ears = Ears(config, recognizer, vad)
+    heard = [h for chunk in WavSource(LAMP).chunks() for h in ears.feed(chunk)] + ears.finish()
+    assert len(heard) == 1 and heard[0].transcript.engine == "vosk"
+    assert (recognizer.started, recognizer.whole) == (1, 0)  # streamed, never decoded whole at the end
+    # only the final decoding is left at the endpoint
+    assert heard[0].ready_ms < config.audio.end_silence_ms + 300
