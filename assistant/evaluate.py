@@ -329,14 +329,25 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
     speaker = Speaker(Tts(engine="piper"))
     rng = np.random.default_rng(0)
     clean = {text: to_mono_16k(*speaker.synthesize(text)).astype(np.float32) for text, _, _ in SYNTH_COMMANDS}
-    for snr in (None, *snrs):
+    # "babble": people talking in the background, from the LibriVox readings, looped
+    babble = np.concatenate([read_wav(p).astype(np.float32) for p in sorted(librivox.glob("*.wav"))])
+
+    def noise(kind: str, n: int) -> Any:
+        if kind == "white":
+            return rng.normal(0, 1, n).astype(np.float32)
+        start = int(rng.integers(0, len(babble)))
+        return np.resize(np.roll(babble, -start), n)
+
+    conditions = [("clean", None, None)] + [(kind, snr, kind) for kind in ("white", "babble") for snr in snrs]
+    for label, snr, kind in conditions:
         items = []
         for text, intent, targets in SYNTH_COMMANDS:
             speech = clean[text]
             x = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)])
-            if snr is not None:
-                power = float(np.mean(speech**2))
-                x = x + rng.normal(0, np.sqrt(power / 10 ** (snr / 10)), len(x)).astype(np.float32)
+            if snr is not None and kind is not None:
+                n = noise(kind, len(x))
+                gain = np.sqrt(float(np.mean(speech**2)) / (float(np.mean(n**2)) * 10 ** (snr / 10)))
+                x = x + gain * n
             items.append((text, np.clip(x, -32768, 32767).astype(np.int16), intent, targets))
-        table(f"piper voice, {'clean' if snr is None else f'white noise {snr:g} dB SNR'}", items)
+        table(f"piper voice, {label if snr is None else f'{label} noise {snr:g} dB SNR'}", items)
     return 0
