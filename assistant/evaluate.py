@@ -300,11 +300,17 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
         pipeline.reset()
         return list(pipeline.run(split(samples)))
 
-    def table(title: str, items: list[tuple[str, Any, str | None, list[str]]]) -> None:
+    def table(title: str, items: list[tuple[str, Any, str | None, list[str]]],
+              spans: list[tuple[float, float]] | None = None) -> None:  # fmt: skip
+        """``spans``: where each item's command lies (ms); else the command is the last utterance."""
         edits = words = ok = 0
-        for command, samples, intent, targets in items:
+        for i, (command, samples, intent, targets) in enumerate(items):
             rows = run(samples)
-            heard = rows[-1]["transcript"] if rows else ""  # the command comes after any wake phrase
+            if spans is not None:  # what was heard over the command (background talk elsewhere is not it)
+                start, end = spans[i]
+                rows = [r for r in rows if r["start_ms"] < end and r["end_ms"] > start]
+            heard = " ".join(r["transcript"] for r in rows) if spans is not None else (
+                rows[-1]["transcript"] if rows else "")  # fmt: skip
             e, n = word_errors(command, heard)
             edits, words = edits + e, words + n
             ok += any(r["intent"] == intent and sorted(r["targets"]) == sorted(targets) for r in rows)
@@ -341,7 +347,9 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
     conditions = [("clean", None, None)] + [(kind, snr, kind) for kind in ("white", "babble") for snr in snrs]
     for label, snr, kind in conditions:
         items = []
+        spans = []
         for text, intent, targets in SYNTH_COMMANDS:
+            spans.append((500.0, 500.0 + len(clean[text]) / 16))
             speech = clean[text]
             x = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)])
             if snr is not None and kind is not None:
@@ -349,5 +357,5 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
                 gain = np.sqrt(float(np.mean(speech**2)) / (float(np.mean(n**2)) * 10 ** (snr / 10)))
                 x = x + gain * n
             items.append((text, np.clip(x, -32768, 32767).astype(np.int16), intent, targets))
-        table(f"piper voice, {label if snr is None else f'{label} noise {snr:g} dB SNR'}", items)
+        table(f"piper voice, {label if snr is None else f'{label} noise {snr:g} dB SNR'}", items, spans)
     return 0
