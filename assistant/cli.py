@@ -102,7 +102,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
             except (ValueError, TypeError) as exc:
                 error = f"bad context: {exc}"
         if error is not None:
-            result = {"text": text[:400], "intent": None, "confidence": 0.0, "slots": {}, "targets": [],
+            result: dict[str, Any] = {"text": text[:400], "intent": None, "confidence": 0.0, "slots": {}, "targets": [],
                       "actions": [], "reply": REPLY_NOT_UNDERSTOOD, "outcome": "rejected", "error": error,
                       "timings_ms": {"total": 0.0}}  # fmt: skip
             if request_id is not None:

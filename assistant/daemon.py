@@ -30,7 +30,7 @@ from .messages import Action, Parse
 from .mqtt import Credentials, MqttLink
 from .queues import put_drop_oldest
 from .systemd import Notifier
-from .timers import Timers, duration_words
+from .timers import Timer, Timers, duration_words
 from .understanding.parser import Context, Previous, Understander
 
 log = logging.getLogger(__name__)
@@ -458,6 +458,7 @@ class Daemon:
         duration = parse.slots.get("duration_s")
         intent = parse.intent
         timers = self.timers
+        timer: Timer | None
         if intent == "HassStartTimer":
             if not duration:
                 return replace(parse, reply="For how long?", outcome="unsupported")

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -47,7 +48,7 @@ class EmbeddedBroker:
         self.port = port
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="amqtt", daemon=True)
-        self._broker = None
+        self._broker: Any = None
 
     def start(self) -> None:
         from amqtt.broker import Broker
@@ -88,7 +89,6 @@ def run_demo(config: Config, base: Path, load: Callable[[Config, Path], object],
     print(f"assistant service connected ({len(daemon.registry.devices)} devices)\n")
 
     topics = daemon.topics
-    device_topics = set()
     replies: list[str] = []
     got_reply = threading.Event()
 
@@ -99,7 +99,7 @@ def run_demo(config: Config, base: Path, load: Callable[[Config, Path], object],
             print(f"  reply:  {data['text']}  (success={data['success']})")
             replies.append(payload)
             got_reply.set()
-        elif message.topic in device_topics or message.topic.startswith(("cmnd/", "zigbee2mqtt/", "home/", "valetudo/")):
+        elif message.topic.startswith(("cmnd/", "zigbee2mqtt/", "home/", "valetudo/")):
             print(f"  device: {message.topic}  {payload}")
 
     watcher = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)

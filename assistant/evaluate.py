@@ -17,6 +17,7 @@ from typing import Any
 
 from .config import Config
 from .devices import Registry
+from .errors import AssistantError
 from .understanding.parser import Context, Understander
 
 VALUE_SLOTS = ("brightness", "brightness_step", "color", "color_temp", "position", "volume_level", "volume_step",
@@ -115,12 +116,14 @@ class HassilPeer:
         from hassil.intents import TextSlotList
 
         data = home_assistant_intents.get_intents("en")
+        if data is None:
+            raise AssistantError("home-assistant-intents has no English intents")
         self.intents = Intents.from_dict(data)
         self.skip_words = data.get("skip_words")
         self.registry = registry
         names = [(n, d.id, {"domain": d.domain, **({"device_class": d.device_class} if d.device_class else {})})
                  for d in registry.devices for n in (d.name, *d.aliases)]  # fmt: skip
-        self.slot_lists = {
+        self.slot_lists: dict[str, Any] = {
             "name": TextSlotList.from_tuples(names),
             "area": TextSlotList.from_tuples([(n, a.name) for a in registry.areas for n in (a.name, *a.aliases)]),
             "floor": TextSlotList.from_tuples([(n, f.name) for f in registry.floors for n in (f.name, *f.aliases)]),
@@ -300,7 +303,7 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
         pipeline.reset()
         return list(pipeline.run(split(samples)))
 
-    def table(title: str, items: list[tuple[str, Any, str | None, list[str]]],
+    def table(title: str, items: Any,
               spans: list[tuple[float, float]] | None = None) -> None:  # fmt: skip
         """``spans``: where each item's command lies (ms); else the command is the last utterance."""
         edits = words = ok = 0

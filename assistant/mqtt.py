@@ -202,7 +202,7 @@ class MqttLink:
             self._on_connection(False)
 
     def _handle_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
-        self._on_message(message.topic, message.payload)
+        self._on_message(message.topic, bytes(message.payload))
 
     def _handle_publish(self, client: paho.Client, userdata: object, mid: int, reason: object,
                         properties: object) -> None:  # fmt: skip

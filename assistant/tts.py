@@ -52,9 +52,10 @@ class EspeakEngine:
     name = "espeak"
 
     def __init__(self, voice: str) -> None:
-        self.binary = shutil.which("espeak-ng")
-        if self.binary is None:
+        binary = shutil.which("espeak-ng")
+        if binary is None:
             raise TtsError("espeak-ng is not installed: apt-get install espeak-ng")
+        self.binary: str = binary
         self.voice = voice if not voice.startswith("en_US-") else "en-us"
 
     def synthesize(self, text: str) -> tuple[np.ndarray, int]:

@@ -57,7 +57,7 @@ def from_ha_discovery(topic: str, payload: Any, prefix: str = "homeassistant") -
     if component not in _DOMAINS:
         return None
     data = _expand(payload)
-    device_info = data.get("device") if isinstance(data.get("device"), dict) else {}
+    device_info: dict[str, Any] = data["device"] if isinstance(data.get("device"), dict) else {}
     name = data.get("name") or device_info.get("name")
     if not isinstance(name, str) or not name.strip():
         return None

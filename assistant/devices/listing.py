@@ -29,7 +29,7 @@ def fetch_devices(config: Config, timeout_s: float = 5.0) -> list[dict]:
     client.on_connect = lambda c, *_: c.subscribe(topic, 1)
 
     def on_message(c: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
-        got.append(message.payload)
+        got.append(bytes(message.payload))
         done.set()
 
     client.on_message = on_message

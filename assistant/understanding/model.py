@@ -10,6 +10,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -108,9 +109,9 @@ def _decode_spans(
 ) -> tuple[Span, ...]:
     """BIO tags over word pieces -> character spans. A word piece glued to the previous one
     (no space between them) always joins the previous piece's span, whatever its own tag."""
-    spans: list[list[object]] = []  # [slot, start, end]
+    spans: list[list[Any]] = []  # [slot, start, end]
     prev_end = -1
-    current: list[object] | None = None
+    current: list[Any] | None = None
     for tag, (start, end), is_special in zip(tags, offsets, special):
         if is_special or end <= start:
             continue

@@ -29,8 +29,8 @@ _FEW = [(re.compile(r"\bhalf an?\s+(?=degree)"), "0.5 "), (re.compile(r"\ba coup
 
 def first_number(text: str) -> float | None:
     lowered = text.lower()
-    for pattern, value in _FEW:
-        lowered = pattern.sub(value, lowered)
+    for pattern, words in _FEW:
+        lowered = pattern.sub(words, lowered)
     digits = to_digits(lowered)
     match = _NUMBER_RE.search(digits)
     if match is None:
