@@ -272,9 +272,6 @@ class Daemon:
     def stop(self) -> None:
         self._stop.set()
 
-    def reload(self) -> None:
-        self._reload.set()
-
     def _tick(self) -> None:
         now = self.clock()
         for timer in self.timers.due(now):

@@ -89,7 +89,6 @@ def run_demo(config: Config, base: Path, load: Callable[[Config, Path], object],
     print(f"assistant service connected ({len(daemon.registry.devices)} devices)\n")
 
     topics = daemon.topics
-    replies: list[str] = []
     got_reply = threading.Event()
 
     def on_message(client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
@@ -97,7 +96,6 @@ def run_demo(config: Config, base: Path, load: Callable[[Config, Path], object],
         if message.topic == topics.reply:
             data = json.loads(payload)
             print(f"  reply:  {data['text']}  (success={data['success']})")
-            replies.append(payload)
             got_reply.set()
         elif message.topic.startswith(("cmnd/", "zigbee2mqtt/", "home/", "valetudo/")):
             print(f"  device: {message.topic}  {payload}")

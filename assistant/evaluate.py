@@ -8,7 +8,6 @@ Names, areas and floors are judged through `targets`, not as slots.
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -237,13 +236,6 @@ def run_eval(config: Config, understander: Understander, data: Path, args: Any) 
         print(f"\nFAIL {example.text!r} ctx={example.context}\n  want {example.intent} {list(example.targets)} "
               f"{example.slots}\n  got  {guess.intent} {list(guess.targets)} {guess.slots}")  # fmt: skip
     return 0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return statistics.quantiles(ordered, n=100, method="inclusive")[int(q) - 1] if len(ordered) > 1 else ordered[0]
 
 
 # -- voice ------------------------------------------------------------------------------------------

@@ -89,7 +89,6 @@ class MqttLink:
         self._connected = threading.Event()
         self._deadlines: dict[int, float] = {}
         self._deadline_lock = threading.Lock()
-        self.connects = 0
         self._stopping = False
         v5 = config.protocol == "5"
         client = paho.Client(
@@ -188,7 +187,6 @@ class MqttLink:
         if topics:
             client.subscribe([(t, 1) for t in topics])
         client.publish(self.status_topic, "online", qos=1, retain=True)
-        self.connects += 1
         self._connected.set()
         log.info("connected to %s:%d (%d subscriptions)", self.config.host, self.config.port, len(topics))
         self._on_connection(True)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..config import Asr
 from ..errors import ModelError
-from ..messages import AudioChunk, Transcript, Utterance
+from ..messages import Transcript, Utterance
 from . import COMMAND_WORDS
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,3 @@ class VoskRecognizer:
         for i in range(0, len(samples), 4000):
             stream.accept(samples[i : i + 4000])
         return stream.finish(utterance.start_ms, utterance.end_ms)
-
-    def accept_chunk(self, stream: VoskStream, chunk: AudioChunk) -> str:
-        return stream.accept(chunk.samples)
