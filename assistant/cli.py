@@ -176,7 +176,7 @@ def load_voice(config: Config, base: Path, publish: Any = None) -> Any:
     from .voice import VoicePipeline
 
     registry = Registry.from_config(config)
-    wake = (config.wake.phrase,) if config.wake.mode == "phrase" else ()
+    wake = config.wake.spoken
     recognizer = load_recognizer(config.asr, registry, wake)
     return VoicePipeline(config, load_understanding(config, base), registry, recognizer, SileroVad(), publish)
 

@@ -250,11 +250,28 @@ class Asr(_Model):
 
 
 class Wake(_Model):
-    mode: Literal["always", "phrase", "mqtt"] = Field("always", description="What opens listening.")
+    mode: Literal["always", "phrase", "mqtt", "openwakeword"] = Field("always", description="What opens listening.")
     phrase: str = Field("hey computer", min_length=2, description="mode phrase: what a command must start with.")
+    models: list[str] = Field(default_factory=list,
+                              description="mode openwakeword: your own openWakeWord models (.onnx or .tflite files).")  # fmt: skip
+    threshold: float = Field(0.5, gt=0, lt=1, description="mode openwakeword: the score (0..1) that counts as the wake word.")
     min_similarity: float = Field(0.75, gt=0, le=1, description="Fuzzy match of the heard words to the phrase, 0..1.")
     listen_s: float = Field(8.0, gt=0, le=120, description="A wake phrase alone or <prefix>/<site>/listen opens listening this long.")
     follow_up_s: float = Field(6.0, ge=0, le=120, description="After a reply, the next utterance needs no wake phrase this long.")
+
+    @property
+    def spoken(self) -> tuple[str, ...]:
+        """The wake phrase, for biasing the recogniser, in the modes where it is said."""
+        return (self.phrase,) if self.mode in ("phrase", "openwakeword") else ()
+
+    @model_validator(mode="after")
+    def _models(self) -> Wake:
+        if self.mode == "openwakeword" and not self.models:
+            raise ValueError("mode openwakeword needs `models`: the paths of your openWakeWord .onnx or .tflite files")
+        suffixes = {Path(m).suffix for m in self.models}
+        if not suffixes <= {".onnx", ".tflite"} or len(suffixes) > 1:
+            raise ValueError("`models` must all be .onnx files or all be .tflite files")
+        return self
 
 
 class Tts(_Model):
@@ -378,4 +395,8 @@ def load_config(path: str | Path) -> tuple[Config, Path]:
         raise ConfigError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
-    return parse_config(text, str(path)), path.resolve().parent
+    config, base = parse_config(text, str(path)), path.resolve().parent
+    if config.wake.models:  # the wake word models, like every path in the file, are relative to its folder
+        models = [str(base / Path(m).expanduser()) for m in config.wake.models]
+        config = config.model_copy(update={"wake": config.wake.model_copy(update={"models": models})})
+    return config, base

@@ -22,7 +22,7 @@ from .devices import Registry
 from .messages import Action, AudioChunk, Parse, Transcript, Utterance
 from .understanding.parser import Context, Previous, Understander
 from .vad import Endpointer, Idle, SileroVad, Tentative
-from .wake import Decision, WakeGate
+from .wake import Decision, WakeGate, WakeWordDetector
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,15 @@ class Ears:
 
     Shared by ``VoicePipeline`` (files, `assistant process`) and ``MicrophoneLoop`` (the daemon)."""
 
-    def __init__(self, config: Config, recognizer: Recognizer, vad: SileroVad) -> None:
+    def __init__(self, config: Config, recognizer: Recognizer, vad: SileroVad,
+                 on_wake_word: Callable[[float], None] | None = None) -> None:  # fmt: skip
+        """``on_wake_word``: called with the stream time when the openWakeWord detector fires."""
         self.config = config
         self.recognizer = recognizer
         self.vad = vad
         self.gate = WakeGate(config.wake)
+        self.detector = WakeWordDetector(config.wake) if config.wake.mode == "openwakeword" else None
+        self.on_wake_word = on_wake_word
         self.speculation = Speculation(recognizer)
         self.streaming = callable(getattr(recognizer, "start", None))
         """vosk decodes while the speech arrives: only its final decoding is left at the endpoint."""
@@ -97,6 +101,8 @@ class Ears:
         self.gate.close()
         self.speculation.reset()
         self.stream = None
+        if self.detector is not None:
+            self.detector.reset()
 
     def _speech(self, samples: Any) -> None:
         if self.stream is None:
@@ -111,6 +117,12 @@ class Ears:
         self.endpointer.reset_idle(now_ms)
 
     def feed(self, chunk: AudioChunk) -> list[Heard]:
+        if self.detector is not None:
+            for at_ms in self.detector.feed(chunk):
+                self.gate.fired(at_ms)
+                self.endpointer.reset_idle(at_ms)
+                if self.on_wake_word is not None:
+                    self.on_wake_word(at_ms)
         return [h for e in self.endpointer.feed(chunk) if (h := self._event(e)) is not None]
 
     def finish(self) -> list[Heard]:
@@ -134,7 +146,7 @@ class Ears:
             transcript, ready_ms = self.speculation.final(event)
         if transcript is None:
             return None
-        decision = self.gate.decide(transcript.text, event.start_ms, event.end_ms)
+        decision = self.gate.decide(transcript.text, event.start_ms, event.end_ms, event.emitted_ms)
         log.info("heard %r (%s)", transcript.text, "command" if decision.command else
                  "listening" if decision.woken else "not for me")  # fmt: skip
         return Heard(event, transcript, decision, ready_ms)
@@ -225,10 +237,10 @@ class MicrophoneLoop:
         from .audio import Reopening
 
         self.config = config
-        self.ears = Ears(config, recognizer, vad)
         self.submit = submit
         self.interrupt = interrupt
-        """Cuts a spoken reply short: called on "stop" or a new wake phrase."""
+        """Cuts a spoken reply short: called on "stop", a new wake phrase, or the wake word as soon as it fires."""
+        self.ears = Ears(config, recognizer, vad, on_wake_word=self._wake_word)
         self.speaking = speaking
         """True while a reply is spoken: then only "stop" or the wake phrase count (not the echo of the reply)."""
         self.stop_event = threading.Event()
@@ -246,12 +258,16 @@ class MicrophoneLoop:
         """``<prefix>/<site>/listen``: the next utterance needs no wake phrase."""
         self.ears.listen(self.now_ms)
 
+    def _wake_word(self, at_ms: float) -> None:
+        if self.interrupt is not None and self.speaking():
+            self.interrupt()
+
     def _run(self) -> None:
         for chunk in self.source.chunks():
             self.now_ms = chunk.timestamp_ms + chunk.duration_ms
             for heard in self.ears.feed(chunk):
                 text, decision = heard.transcript.text, heard.decision
-                new_wake = decision.woken and self.config.wake.mode == "phrase"
+                new_wake = decision.called
                 if self.interrupt is not None and (new_wake or STOP_WORDS.match(text)):
                     self.interrupt()  # "stop" (or a new wake phrase) while a reply is spoken cuts it short
                     if STOP_WORDS.match(text):

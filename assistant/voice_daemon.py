@@ -62,7 +62,7 @@ def attach_voice(daemon: Daemon, config: Config) -> MicrophoneLoop:
     from .asr import load_recognizer
     from .vad import SileroVad
 
-    wake = (config.wake.phrase,) if config.wake.mode == "phrase" else ()
+    wake = config.wake.spoken
     recognizer = load_recognizer(config.asr, Registry.from_config(config), wake)
     audio = config.audio
     speaker: SpeakerThread | None = None

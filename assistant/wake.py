@@ -2,18 +2,33 @@
 
 Modes: ``always`` (every utterance), ``phrase`` (the transcript must begin with the wake phrase,
 fuzzy-matched; the rest is the command; the phrase alone opens listening for the next utterance),
-``mqtt`` (listening opened by ``<prefix>/<site>/listen``). After a reply, ``follow_up_s`` of
+``mqtt`` (listening opened by ``<prefix>/<site>/listen``), ``openwakeword`` (``WakeWordDetector``
+hears the user's own wake word models in the audio; the utterance it fires in is a command, with the
+wake phrase taken off its transcript when heard there). After a reply, ``follow_up_s`` of
 listening needs no wake phrase. All times are stream times in milliseconds, from the audio.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from .config import Wake
+from .errors import ModelError
+from .messages import AudioChunk
+
+log = logging.getLogger(__name__)
+
+OWW_FRAME = 1280
+"""openWakeWord scores 80 ms frames of 16 kHz audio."""
+FIRED_BEFORE_START_MS = 500.0
+"""A wake word that fired this long before an utterance's detected start still belongs to it."""
 
 _WORD = re.compile(r"[\w']+")
 
@@ -24,6 +39,8 @@ class Decision:
     """The text to understand, or None when this utterance is not for us (or only opened listening)."""
     woken: bool
     """True when the utterance was addressed to the assistant (wake phrase, open window, or mode always)."""
+    called: bool = False
+    """True when the wake phrase or wake word was in this utterance (not just an open window)."""
 
 
 def _words(text: str) -> list[str]:
@@ -48,10 +65,64 @@ def strip_wake_phrase(text: str, phrase: str, min_similarity: float) -> str | No
     return rest.lstrip(" ,.!?;:-").strip()
 
 
+class WakeWordDetector:
+    """openWakeWord over the audio stream, with models the user supplies: ``feed`` returns the stream
+    times (ms, the end of the 80 ms frame) where a model's score reached ``threshold``. After firing it
+    stays quiet for ``refractory_ms`` so one wake word fires once."""
+
+    def __init__(self, settings: Wake, refractory_ms: float = 1500.0) -> None:
+        try:
+            from openwakeword.model import Model
+        except ImportError:
+            raise ModelError("wake.mode openwakeword needs the openwakeword package: pip install 'assistant[wakeword]'") from None
+        paths = [Path(p).expanduser() for p in settings.models]
+        for path in paths:
+            if not path.is_file():
+                raise ModelError(f"wake.models: {path} does not exist (openWakeWord models are files you supply)")
+        framework = "tflite" if paths[0].suffix == ".tflite" else "onnx"
+        try:
+            self.model: Any = Model(wakeword_models=[str(p) for p in paths], inference_framework=framework)
+        except Exception as exc:  # onnxruntime and tflite raise their own exception types
+            raise ModelError(f"wake.models: cannot load {', '.join(map(str, paths))}: {exc}") from None
+        self.threshold = settings.threshold
+        self.refractory_ms = refractory_ms
+        self.reset()
+
+    def reset(self) -> None:
+        """A new stream."""
+        self.model.reset()
+        self._pending = np.zeros(0, np.int16)
+        self._pending_ms = 0.0
+        self._quiet_until_ms = -1.0
+
+    def feed(self, chunk: AudioChunk) -> list[float]:
+        if not len(self._pending):
+            self._pending_ms = chunk.timestamp_ms
+        self._pending = np.concatenate([self._pending, chunk.samples])
+        fired: list[float] = []
+        while len(self._pending) >= OWW_FRAME:
+            frame, self._pending = self._pending[:OWW_FRAME], self._pending[OWW_FRAME:]
+            self._pending_ms += OWW_FRAME * 1000.0 / 16000
+            scores = self.model.predict(frame)
+            name, score = max(scores.items(), key=lambda kv: kv[1])
+            if score >= self.threshold and self._pending_ms > self._quiet_until_ms:
+                log.info("wake word %s (score %.2f) at %.0f ms", name, score, self._pending_ms)
+                fired.append(self._pending_ms)
+                self._quiet_until_ms = self._pending_ms + self.refractory_ms
+        return fired
+
+
 class WakeGate:
     def __init__(self, settings: Wake) -> None:
         self.settings = settings
         self.open_until_ms = -1.0
+        self.fired_ms: list[float] = []
+        """openwakeword: where the wake word fired, not yet given to an utterance."""
+
+    def fired(self, at_ms: float) -> None:
+        """The wake word was heard at ``at_ms``: listening opens (the wake word may be said alone)."""
+        self.fired_ms.append(at_ms)
+        self.open(at_ms)
 
     def open(self, now_ms: float, for_s: float | None = None) -> None:
         """Listen without the wake phrase until ``now_ms + for_s`` (default ``listen_s``)."""
@@ -60,6 +131,7 @@ class WakeGate:
 
     def close(self) -> None:
         self.open_until_ms = -1.0
+        self.fired_ms.clear()
 
     def replied(self, now_ms: float) -> None:
         """A reply was given: open the follow-up window."""
@@ -69,19 +141,30 @@ class WakeGate:
     def is_open(self, now_ms: float) -> bool:
         return now_ms <= self.open_until_ms
 
-    def decide(self, text: str, start_ms: float, end_ms: float) -> Decision:
-        """``start_ms``: where the utterance's speech began (an open window must include it)."""
+    def decide(self, text: str, start_ms: float, end_ms: float, emitted_ms: float | None = None) -> Decision:
+        """``start_ms``: where the utterance's speech began (an open window must include it);
+        ``emitted_ms``: when it was cut (a wake word that fired up to then belongs to it)."""
         mode = self.settings.mode
         if mode == "always":
             return Decision(text, True)
-        if mode == "phrase":
+        called = False
+        if mode == "openwakeword":
+            until = end_ms if emitted_ms is None else emitted_ms
+            mine = [t for t in self.fired_ms if start_ms - FIRED_BEFORE_START_MS <= t <= until]
+            self.fired_ms = [t for t in self.fired_ms if t > until]
+            called = bool(mine)
+        if mode == "phrase" or called:
             rest = strip_wake_phrase(text, self.settings.phrase, self.settings.min_similarity)
+            if rest is None and called:
+                # the model heard it; the recogniser wrote the wake word some other way, or not at all: the
+                # whole text is the command, and listening stays open in case it was only the wake word
+                return Decision(text, True, called=True)
             if rest is not None:
                 if not _words(rest):
                     self.open(end_ms)
-                    return Decision(None, True)
+                    return Decision(None, True, called=True)
                 self.close()
-                return Decision(rest, True)
+                return Decision(rest, True, called=True)
         if self.is_open(start_ms):
             self.close()
             return Decision(text, True)

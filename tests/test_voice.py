@@ -116,6 +116,71 @@ def test_phrase_mode_acts_only_after_the_wake_phrase(config, understander, regis
     assert acted(rows) == []
 
 
+@pytest.fixture(scope="module")
+def wake_word_model() -> str:
+    """openWakeWord's "hey mycroft" model, standing in for a model the user trained: it comes with the
+    openwakeword wheel (CC BY-NC-SA), and this project ships none."""
+    oww = pytest.importorskip("openwakeword", reason="needs the [wakeword] extra")
+    return str(Path(oww.__file__).parent / "resources" / "models" / "hey_mycroft_v0.1.onnx")
+
+
+def trimmed(path: Path) -> np.ndarray:
+    samples = read_wav(path)
+    loud = np.nonzero(np.abs(samples) > 500)[0]
+    return samples[loud[0] : loud[-1]]
+
+
+def test_openwakeword_mode_acts_on_the_wake_word(wake_word_model, config, understander, registry, recognizer, vad):
+    pipe = pipeline(config, understander, registry, recognizer, vad, mode="openwakeword", models=[wake_word_model],
+                    phrase="hey mycroft")  # fmt: skip
+    # "hey mycroft" (a pause) "turn on the living room lamp": the wake word opens listening for the command
+    rows = run_file(pipe, COMMANDS / "wake_precise_turn_on_the_living_room_lamp.wav")
+    assert [r["outcome"] for r in rows] == ["listening", "done"]
+    assert acted(rows)[0]["targets"] == ["light.living_room_lamp"]
+    # in one breath: the wake word is taken off the transcript, the rest is the command
+    breath = np.concatenate([np.zeros(8000, np.int16), trimmed(COMMANDS / "hey_mycroft.wav"), np.zeros(1600, np.int16),
+                             trimmed(LAMP), np.zeros(16000, np.int16)])  # fmt: skip
+    pipe.reset()
+    rows = list(pipe.run(split(breath)))
+    assert len(rows) == 1 and rows[0]["targets"] == ["light.living_room_lamp"] and rows[0]["actions"]
+    assert "mycroft" in rows[0]["transcript"].lower()
+    # no wake word, or another assistant's: nothing is done
+    for name in ("turn_on_living_room_lamp.wav", "wake_porcupine_turn_on_the_living_room_lamp.wav"):
+        rows = run_file(pipe, COMMANDS / name)
+        assert rows and acted(rows) == [] and not any(r["woken"] for r in rows), name
+
+
+def test_wake_word_model_errors_are_clear(wake_word_model, tmp_path):
+    from assistant.config import parse_config
+    from assistant.errors import ConfigError
+    from assistant.wake import WakeWordDetector
+
+    with pytest.raises(ModelError, match="missing.onnx does not exist"):
+        WakeWordDetector(Wake(mode="openwakeword", models=[str(tmp_path / "missing.onnx")]))
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(b"not a model" * 100)
+    with pytest.raises(ModelError, match="cannot load .*corrupt.onnx"):
+        WakeWordDetector(Wake(mode="openwakeword", models=[str(corrupt)]))
+    with pytest.raises(ConfigError, match=r"^test.yaml:2: wake: mode openwakeword needs `models`"):
+        parse_config("wake:\n  mode: openwakeword\n", "test.yaml")
+
+
+def test_the_wake_word_cuts_a_spoken_reply_short(wake_word_model, config, recognizer, vad):
+    from assistant.voice import MicrophoneLoop
+
+    config = config.model_copy(update={"wake": Wake(mode="openwakeword", models=[wake_word_model],
+                                                    phrase="hey mycroft")})  # fmt: skip
+    speaking = [True]
+    heard: list[str] = []
+    samples = read_wav(COMMANDS / "wake_precise_turn_on_the_living_room_lamp.wav")
+    loop = MicrophoneLoop(config, recognizer, vad, heard.append, lambda: ArraySource(samples),
+                          interrupt=lambda: speaking.__setitem__(0, False), speaking=lambda: speaking[0])  # fmt: skip
+    loop.source.sleep = lambda s: None
+    loop._run()
+    assert speaking == [False]  # the reply was cut as the wake word fired...
+    assert [t.lower() for t in heard] == ["turn on the living room lamp"]  # ...and the command after it was taken
+
+
 def test_wake_phrase_fuzzy_prefix():
     assert strip_wake_phrase("Hey computer, turn off the office lights", "hey computer", 0.75) == \
         "turn off the office lights"  # fmt: skip
