@@ -45,6 +45,13 @@ def _need(module: str) -> Any:
         return importlib.import_module(module)
     except ImportError:
         raise AudioError(f"{module} is not installed: pip install 'assistant[voice]'") from None
+    except OSError as exc:  # sounddevice without the PortAudio library
+        raise AudioError(f"{module}: {exc} (on Debian and Raspberry Pi OS: apt-get install libportaudio2)") from None
+
+
+def check_microphone_support() -> None:
+    """Fail at start, not in the microphone thread, when the audio library cannot work at all."""
+    _need("sounddevice")
 
 
 def to_mono_16k(samples: np.ndarray, rate_hz: int) -> np.ndarray:

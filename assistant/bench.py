@@ -93,20 +93,156 @@ def _start_mosquitto(binary: str, port: int) -> Any:
     return subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _bench_config(config_path: Path, model: Path, port: int, workdir: Path, protocol: str = "5",
+                  **sections: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """The user's config pointed at the bench broker (and ``sections`` merged in), written to ``workdir``."""
+    import yaml
+
+    data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    data.setdefault("mqtt", {}).update({"host": "127.0.0.1", "port": port, "commands_per_minute": 6000,
+                                        "protocol": protocol})  # fmt: skip
+    data.setdefault("understanding", {})["model"] = str(model.resolve())
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return data
+
+
+def _wait_for_port(port: int) -> None:
+    import socket
+
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
+UNIT = Path(__file__).resolve().parent.parent / "systemd" / "assistant.service"
+
+
+def unit_environment(unit: Path = UNIT) -> dict[str, str]:
+    """The ``Environment=`` settings of the systemd unit (the service is benchmarked as it runs there)."""
+    import shlex
+
+    env: dict[str, str] = {}
+    if unit.is_file():
+        for line in unit.read_text(encoding="utf-8").splitlines():
+            if line.startswith("Environment="):
+                for item in shlex.split(line[len("Environment=") :]):
+                    name, _, value = item.partition("=")
+                    env[name] = value
+    return env
+
+
+def _spawn_service(config: Path, stderr: Any = None) -> Any:
+    """``assistant run`` as a subprocess, with the systemd unit's environment."""
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "assistant.cli", "run", "--config", str(config)],
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", **unit_environment()},
+                            stdout=subprocess.DEVNULL, stderr=stderr or subprocess.DEVNULL)  # fmt: skip
+
+
+def _proc_mb(pid: int, field: str = "VmHWM") -> float:
+    """A running process's peak (VmHWM) or current (VmRSS) resident memory, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+LONG_REPLY = "Set the kitchen ceiling light and the kitchen counter lights to thirty percent, and turned off the hallway light."
+
+
+def run_service_ready_bench(config_path: Path, model: Path, runs: int) -> int:
+    """The voice service as systemd starts it (a subprocess, `audio.input` set, a real mosquitto): time
+    from start to `<prefix>/<site>/status` online with every model loaded and warmed, and its peak
+    memory then. This machine has no microphone: the service starts, and keeps retrying to open it."""
+    import subprocess
+    import tempfile
+    import threading
+
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from .demo import free_port
+
+    mosquitto = _mosquitto_binary()
+    if mosquitto is None:
+        print("service benchmark: mosquitto is not installed")
+        return 1
+    port = free_port()
+    broker = _start_mosquitto(mosquitto, port)
+    workdir = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
+    data = _bench_config(config_path, model, port, workdir, audio={"input": "bench: no microphone here"})
+    prefix = f"{data['mqtt'].get('prefix', 'assistant')}/{data.get('site', {}).get('id', 'default')}"
+    _wait_for_port(port)
+    online = threading.Event()
+    watcher = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+    watcher.on_message = lambda c, u, m: online.set() if m.payload == b"online" else None
+    watcher.connect("127.0.0.1", port)
+    watcher.subscribe(f"{prefix}/status", 1)
+    watcher.loop_start()
+    ready_ms: list[float] = []
+    rss_mb: list[float] = []
+    spoken_rss_mb: list[float] = []
+    resident_mb: list[float] = []
+    say_wait_s = 3.0
+    try:
+        for _ in range(runs):
+            online.clear()
+            log_path = workdir / "service.log"
+            with log_path.open("wb") as log_file:
+                started = time.perf_counter()
+                service = _spawn_service(workdir / "config.yaml", stderr=log_file)
+                try:
+                    if not online.wait(60):
+                        print("the voice service did not come online:\n" + log_path.read_text()[-2000:])
+                        return 1
+                    ready_ms.append((time.perf_counter() - started) * 1000)
+                    rss_mb.append(_proc_mb(service.pid))
+                    # a long reply spoken (synthesised; this machine has no speaker to play it on)
+                    watcher.publish(f"{prefix}/say", LONG_REPLY.encode(), qos=1)
+                    time.sleep(say_wait_s)
+                    spoken_rss_mb.append(_proc_mb(service.pid))
+                    resident_mb.append(_proc_mb(service.pid, "VmRSS"))
+                finally:
+                    service.terminate()
+                    try:
+                        service.wait(10)
+                    except subprocess.TimeoutExpired:
+                        service.kill()
+            watcher.publish(f"{prefix}/status", b"", retain=True, qos=1).wait_for_publish(5)  # clear the retained online
+    finally:
+        watcher.loop_stop()
+        watcher.disconnect()
+        broker.kill()
+        broker.wait(5)
+    engine = data.get("asr", {}).get("engine", "auto")
+    print(f"\nvoice service (asr.engine {engine}, a subprocess with audio.input set, {runs} starts)")
+    print(f"{'start to ready, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
+    print(_row("start -> status online", ready_ms))
+    print(f"peak RSS at ready (VmHWM): p50 {statistics.median(rss_mb):.0f} MB, max {max(rss_mb):.0f} MB")
+    print(f"peak RSS {say_wait_s:g} s after a {len(LONG_REPLY.split())}-word reply was sent to `say`:"
+          f" p50 {statistics.median(spoken_rss_mb):.0f} MB, max {max(spoken_rss_mb):.0f} MB;"
+          f" resident then (VmRSS) p50 {statistics.median(resident_mb):.0f} MB")  # fmt: skip
+    print(f"environment from {UNIT.name}: {unit_environment() or 'none'}")
+    return 0
+
+
 def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
     """Command-to-device latency over a real broker: a mosquitto on a free loopback port (amqtt when
     mosquitto is not installed), the service as a subprocess, and a client that publishes a text
     command and times the device message's arrival."""
     import json
-    import os
-    import socket
-    import subprocess
-    import sys
     import tempfile
     import threading
 
     import paho.mqtt.client as paho
-    import yaml
     from paho.mqtt.enums import CallbackAPIVersion
 
     from .demo import EmbeddedBroker, free_port
@@ -123,22 +259,10 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
         embedded = EmbeddedBroker(port)
         embedded.start()
         broker_name = "amqtt (embedded)"
-    data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    data.setdefault("mqtt", {}).update({"host": "127.0.0.1", "port": port, "commands_per_minute": 6000,
-                                        "protocol": "5" if mosquitto else "3.1.1"})  # fmt: skip
-    data.setdefault("understanding", {})["model"] = str(model.resolve())
-    bench_config = workdir / "config.yaml"
-    bench_config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    data = _bench_config(config_path, model, port, workdir, protocol="5" if mosquitto else "3.1.1")
+    _wait_for_port(port)
     started = time.perf_counter()
-    service = subprocess.Popen([sys.executable, "-m", "assistant.cli", "run", "--config", str(bench_config)],
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
+    service = _spawn_service(workdir / "config.yaml")
     arrived = threading.Event()
     online = threading.Event()
     prefix = f"{data['mqtt'].get('prefix', 'assistant')}/{data.get('site', {}).get('id', 'default')}"
@@ -250,6 +374,11 @@ def run_voice_bench(config: Config, base: Path, load_voice: Any, files: list[Pat
         started = time.perf_counter()
         pipeline = load_voice(config, base, publish)
         load_s = time.perf_counter() - started
+        speaker = None
+        if config.tts.engine != "none" and config.tts.speak_replies:
+            from .tts import Speaker
+
+            speaker = Speaker(config.tts)  # the replies are synthesised (not played) so memory counts the voice
         e2e: list[float] = []
         asr_ms: list[float] = []
         rtf: list[float] = []
@@ -270,12 +399,11 @@ def run_voice_bench(config: Config, base: Path, load_voice: Any, files: list[Pat
                     rows += pipeline.feed(chunk)
                 rows += pipeline.finish()
                 acted = [r for r in rows if r.get("actions")]
-                if not acted:
-                    continue
-                arrived.wait(5)
-                if arrivals:
+                if acted and arrived.wait(5):
                     e2e.append((arrivals[0] - (t0 + acted[0]["end_ms"] / 1000)) * 1000)
                 for row in rows:
+                    if speaker is not None and row["reply"]:
+                        speaker.synthesize(row["reply"])
                     asr_ms.append(row["timings_ms"]["asr"])
                     rtf.append(row["timings_ms"]["asr"] / max(1.0, row["end_ms"] - row["start_ms"]))
     finally:
@@ -286,7 +414,7 @@ def run_voice_bench(config: Config, base: Path, load_voice: Any, files: list[Pat
         broker.wait(5)
     print(f"\nvoice: {config.asr.engine} recognition, {len(files)} files x {runs} runs, audio fed at real-time pace")
     print(f"models loaded and warmed (VAD, recogniser, language model): {load_s * 1000:.0f} ms")
-    print(f"peak RSS with all of them loaded: {_rss_mb():.0f} MB")
+    print(f"peak RSS with all of them loaded{' and the replies synthesised' if speaker else ''}: {_rss_mb():.0f} MB")
     print(f"{'latency, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
     if e2e:
         print(_row("end of speech -> device", e2e))

@@ -143,6 +143,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from .bench import run_voice_bench
 
         status = run_voice_bench(config, base, load_voice, [Path(f) for f in args.voice], args.voice_runs)
+    if status == 0 and args.ready:
+        from .bench import run_service_ready_bench
+
+        status = run_service_ready_bench(path, model_path(config, base), args.ready)
     return status
 
 
@@ -243,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--voice", nargs="+", metavar="WAV",
                    help="also: end of speech to device message over mosquitto, real-time factor, memory")
     p.add_argument("--voice-runs", type=int, default=3, help="runs per file for --voice")
+    p.add_argument("--ready", type=int, default=0, metavar="N",
+                   help="also: start the voice service N times, time start to ready, peak memory")  # fmt: skip
     p.add_argument("--vosk", nargs="+", metavar="WAV", help="also: vosk streaming, endpoint to final transcript")
     p.add_argument("--vosk-model", default="vosk-model-small-ko-0.22", help="model id or folder for --vosk")
     p.set_defaults(func=cmd_bench)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import logging
+import re
 import shutil
 import subprocess
 import threading
@@ -27,6 +28,19 @@ class TtsError(AssistantError):
     """No voice can be loaded, or synthesis failed."""
 
 
+def clauses(text: str, max_words: int = 10) -> list[str]:
+    """``text`` cut after commas and semicolons into pieces of at most about ``max_words`` words (a clause
+    longer than that stays whole); short texts come back as they are."""
+    pieces = [p for p in re.split(r"(?<=[,;])\s+", text.strip()) if p]
+    out: list[str] = []
+    for piece in pieces:
+        if out and len(out[-1].split()) + len(piece.split()) <= max_words:
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
+
+
 class PiperEngine:
     name = "piper"
 
@@ -43,7 +57,8 @@ class PiperEngine:
         self.rate_hz = int(self.voice.config.sample_rate)
 
     def synthesize(self, text: str) -> tuple[np.ndarray, int]:
-        parts = [chunk.audio_int16_array for chunk in self.voice.synthesize(text)]
+        # a long sentence is voiced a clause at a time: the voice's memory grows with the length it is given
+        parts = [chunk.audio_int16_array for clause in clauses(text) for chunk in self.voice.synthesize(clause)]
         audio = np.concatenate(parts) if parts else np.zeros(0, np.int16)
         return audio.astype(np.int16).reshape(-1), self.rate_hz
 

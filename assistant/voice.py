@@ -265,16 +265,21 @@ class MicrophoneLoop:
     def _run(self) -> None:
         for chunk in self.source.chunks():
             self.now_ms = chunk.timestamp_ms + chunk.duration_ms
-            for heard in self.ears.feed(chunk):
-                text, decision = heard.transcript.text, heard.decision
-                new_wake = decision.called
-                if self.interrupt is not None and (new_wake or STOP_WORDS.match(text)):
-                    self.interrupt()  # "stop" (or a new wake phrase) while a reply is spoken cuts it short
-                    if STOP_WORDS.match(text):
-                        continue
-                elif self.speaking():
-                    log.info("ignored while speaking (the reply's own echo?): %r", text)
+            try:
+                self._hear(chunk)
+            except Exception:  # one bad utterance must not end listening for good
+                log.exception("voice: an error while handling the audio at %.0f ms; listening goes on", self.now_ms)
+
+    def _hear(self, chunk: AudioChunk) -> None:
+        for heard in self.ears.feed(chunk):
+            text, decision = heard.transcript.text, heard.decision
+            if self.interrupt is not None and (decision.called or STOP_WORDS.match(text)):
+                self.interrupt()  # "stop" (or a new wake phrase) while a reply is spoken cuts it short
+                if STOP_WORDS.match(text):
                     continue
-                if decision.command:
-                    self.submit(decision.command)
-                    self.ears.gate.replied(heard.utterance.emitted_ms)
+            elif self.speaking():
+                log.info("ignored while speaking (the reply's own echo?): %r", text)
+                continue
+            if decision.command:
+                self.submit(decision.command)
+                self.ears.gate.replied(heard.utterance.emitted_ms)

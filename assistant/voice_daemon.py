@@ -60,8 +60,10 @@ class SpeakerThread:
 def attach_voice(daemon: Daemon, config: Config) -> MicrophoneLoop:
     """Load the voice models (fails fast when one is missing), start the microphone and speaker threads."""
     from .asr import load_recognizer
+    from .audio import check_microphone_support
     from .vad import SileroVad
 
+    check_microphone_support()
     wake = config.wake.spoken
     recognizer = load_recognizer(config.asr, Registry.from_config(config), wake)
     audio = config.audio

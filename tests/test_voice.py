@@ -405,6 +405,23 @@ def test_piper_speech_is_understood(piper_speaker, config, understander, registr
     assert [(r["intent"], r["targets"]) for r in acted(rows)] == [("HassTurnOff", ["light.kitchen_ceiling"])]
 
 
+def test_a_long_reply_is_voiced_a_clause_at_a_time_and_heard_whole(piper_speaker, recognizer, vad):
+    from assistant.audio import to_mono_16k
+    from assistant.messages import Utterance
+    from assistant.tts import clauses
+
+    reply = "Set the kitchen ceiling light and the kitchen counter lights to thirty percent, and turned off the hallway light."
+    assert clauses(reply) == ["Set the kitchen ceiling light and the kitchen counter lights to thirty percent,",
+                              "and turned off the hallway light."]  # fmt: skip
+    assert clauses("Turned on the lamp, the fan, and the heater.") == ["Turned on the lamp, the fan, and the heater."]
+    audio, rate = piper_speaker.synthesize(reply)
+    samples = to_mono_16k(audio, rate)
+    transcript = recognizer.transcribe(Utterance(samples, 16000, 0.0, len(samples) / 16, len(samples) / 16, 0.0, False))
+    heard = transcript.text.lower()
+    assert "thirty percent" in heard or "30%" in heard
+    assert heard.rstrip(".").endswith("turned off the hallway light")
+
+
 def test_espeak_fallback_speaks():
     from assistant.config import Tts
     from assistant.tts import Speaker
@@ -570,3 +587,25 @@ def test_vosk_decodes_while_the_speech_arrives(korean, config, vad):
     assert (recognizer.started, recognizer.whole) == (1, 0)  # streamed, never decoded whole at the end
     # only the final decoding is left at the endpoint
     assert heard[0].ready_ms < config.audio.end_silence_ms + 300
+
+
+def test_an_error_on_one_utterance_does_not_stop_listening(config, recognizer, vad):
+    from assistant.voice import MicrophoneLoop
+
+    class FailingFirst:
+        """The real whisper recogniser, failing on the first utterance (passed in, not patched)."""
+
+        engine = "whisper"
+
+        def transcribe(self, utterance):
+            if utterance.start_ms < 3000:
+                raise RuntimeError("decoder blew up")
+            return recognizer.transcribe(utterance)
+
+    lamp = read_wav(LAMP)
+    samples = np.concatenate([lamp, np.zeros(16000, np.int16), lamp, np.zeros(16000, np.int16)])
+    heard: list[str] = []
+    loop = MicrophoneLoop(config, FailingFirst(), vad, heard.append, lambda: ArraySource(samples))
+    loop.source.sleep = lambda s: None
+    loop._run()
+    assert [t.lower() for t in heard] == ["turn on the living room lamp"]  # the second one, after the failure
