@@ -233,6 +233,10 @@ class Audio(_Model):
                               description="Recognition starts after this much silence, while the end-of-speech "
                                           "silence is still being waited for; 0 waits for the end.")  # fmt: skip
     max_utterance_s: float = Field(12.0, gt=0.5, le=120, description="Longer speech is cut here.")
+    level_gate_db: float = Field(15.0, ge=0, le=60,
+                                 description="Speech this many dB below the utterance's loudest counts as silence "
+                                             "(background talk, a radio), and speech this much louder than all before "
+                                             "starts the utterance afresh; 0: off.")  # fmt: skip
     idle_timeout_s: float = Field(8.0, gt=0, le=300, description="Listening opened by a wake phrase or MQTT closes after this much audio with no speech.")
     reopen_max_s: float = Field(30.0, gt=0, le=3600, description="A vanished microphone is reopened with back-off capped here.")
 

@@ -280,9 +280,42 @@ def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
     return Levenshtein.distance(ref, hyp), len(ref)
 
 
+def kitchen_noise(n: int, rng: Any, rate: int = 16000) -> Any:
+    """A synthetic kitchen, for want of recordings: an extractor fan (brown noise and a mains hum), a tap
+    running now and then (band-passed noise, 1-4 kHz), and dishes and cutlery (short decaying clinks,
+    about two a second). Unit-free; the caller scales it to an SNR."""
+    import numpy as np
+
+    def band(x: Any, low: float, high: float) -> Any:
+        spectrum = np.fft.rfft(x)
+        freqs = np.fft.rfftfreq(len(x), 1 / rate)
+        spectrum[(freqs < low) | (freqs > high)] = 0
+        return np.fft.irfft(spectrum, len(x))
+
+    def unit(x: Any) -> Any:
+        return x / (np.sqrt(np.mean(x**2)) + 1e-9)
+
+    t = np.arange(n) / rate
+    fan = unit(band(np.cumsum(rng.normal(0, 1, n)), 40, 2000)) + 0.3 * unit(
+        sum(np.sin(2 * np.pi * 50 * k * t) / k for k in (1, 2, 3)))  # fmt: skip
+    tap = np.zeros(n)
+    for start in rng.integers(0, max(1, n - rate), size=max(1, n // (4 * rate))):
+        length = int(rng.integers(rate, 3 * rate))
+        piece = band(rng.normal(0, 1, length), 1000, 4000) * (1 + 0.3 * np.sin(2 * np.pi * 3 * np.arange(length) / rate))
+        tap[start : start + length] += piece[: n - start]
+    clinks = np.zeros(n)
+    for at in rng.integers(0, n, size=max(1, int(2 * n / rate))):
+        length = int(0.15 * rate)
+        k = np.arange(length) / rate
+        hit = sum(np.sin(2 * np.pi * f * k) for f in rng.uniform(2000, 6000, 3)) * np.exp(-k / rng.uniform(0.02, 0.08))
+        clinks[at : at + length] += rng.uniform(2, 8) * hit[: n - at]
+    return (unit(fan) + 0.7 * unit(tap) + 0.6 * unit(clinks)).astype(np.float32)
+
+
 def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[float, ...] = (20, 10, 5)) -> int:
     """Word error rate and command success (right intent and targets) on the shared recordings and on
-    commands spoken by the Piper voice, clean and with white noise at each SNR."""
+    commands spoken by the Piper voice, clean and with noise at each SNR: white, a synthetic kitchen, and
+    background talk (babble)."""
     import numpy as np
 
     from .audio import read_wav, split, to_mono_16k
@@ -309,11 +342,11 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
             e, n = word_errors(command, heard)
             edits, words = edits + e, words + n
             ok += any(r["intent"] == intent and sorted(r["targets"]) == sorted(targets) for r in rows)
-        print(f"{title:<34}{edits / max(1, words):>8.3f}{f'{ok}/{len(items)}':>12}   ({edits}/{words} words)")
+        print(f"{title:<38}{edits / max(1, words):>8.3f}{f'{ok}/{len(items)}':>12}   ({edits}/{words} words)")
 
     print(f"voice: {pipeline.recognizer.engine} recognition; WER on the command words, success = right intent"
           " and targets")  # fmt: skip
-    print(f"{'audio':<34}{'WER':>8}{'commands':>12}")
+    print(f"{'audio':<38}{'WER':>8}{'commands':>12}")
     lamp = ["light.living_room_lamp"]
     shared = [(text, read_wav(SHARED_SPEECH / "commands" / f"{stem}.wav"),
                "HassGetCurrentTime" if "time" in text else "HassTurnOn", [] if "time" in text else lamp)
@@ -326,26 +359,38 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
         rows = run(read_wav(librivox / f"{file_id}.wav"))
         e, n = word_errors(reference, " ".join(r["transcript"] for r in rows))
         edits, words = edits + e, words + n
-    print(f"{'librivox read speech (WER only)':<34}{edits / max(1, words):>8.3f}{'-':>12}   ({edits}/{words} words)")
+    print(f"{'librivox read speech (WER only)':<38}{edits / max(1, words):>8.3f}{'-':>12}   ({edits}/{words} words)")
     speaker = Speaker(Tts(engine="piper"))
     rng = np.random.default_rng(0)
-    clean = {text: to_mono_16k(*speaker.synthesize(text)).astype(np.float32) for text, _, _ in SYNTH_COMMANDS}
+    from piper.config import SynthesisConfig
+
+    def voiced(text: str, pace: float) -> Any:
+        """The voice without its random noise (so runs compare), at a speaking pace (phoneme length scale)."""
+        voice: Any = speaker.engine.voice  # type: ignore[union-attr]
+        style = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0, length_scale=pace)
+        audio = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, syn_config=style)])
+        return to_mono_16k(audio, voice.config.sample_rate).astype(np.float32)
+
+    paces = (0.9, 1.15)  # brisk and unhurried
+    synth = [(text, intent, targets, voiced(text, pace)) for pace in paces for text, intent, targets in SYNTH_COMMANDS]
     # "babble": people talking in the background, from the LibriVox readings, looped
     babble = np.concatenate([read_wav(p).astype(np.float32) for p in sorted(librivox.glob("*.wav"))])
 
     def noise(kind: str, n: int) -> Any:
         if kind == "white":
             return rng.normal(0, 1, n).astype(np.float32)
+        if kind == "kitchen":
+            return kitchen_noise(n, rng)
         start = int(rng.integers(0, len(babble)))
         return np.resize(np.roll(babble, -start), n)
 
-    conditions = [("clean", None, None)] + [(kind, snr, kind) for kind in ("white", "babble") for snr in snrs]
+    kinds = ("white", "kitchen", "babble")
+    conditions = [("clean", None, None)] + [(kind, snr, kind) for kind in kinds for snr in snrs]
     for label, snr, kind in conditions:
         items = []
         spans = []
-        for text, intent, targets in SYNTH_COMMANDS:
-            spans.append((500.0, 500.0 + len(clean[text]) / 16))
-            speech = clean[text]
+        for text, intent, targets, speech in synth:
+            spans.append((500.0, 500.0 + len(speech) / 16))
             x = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)])
             if snr is not None and kind is not None:
                 n = noise(kind, len(x))

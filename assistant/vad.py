@@ -89,14 +89,30 @@ class Idle:
     timestamp_ms: float
 
 
+LEVEL_FRAMES = 3
+"""The level the gate compares is the energy of the last three frames (96 ms), in dB."""
+TAIL_GAP_MS = 100.0
+"""A quiet word ending may have gaps this long (a stop consonant) and still be one ending."""
+RESTART_PRE_ROLL_MS = 160.0
+"""Kept from before a louder voice starts an utterance afresh: its first consonant, not the talk before."""
+RESTART_AFTER_MS = 500.0
+"""An utterance is started afresh by a much louder voice only once it has run this long."""
+
+
 class Endpointer:
-    def __init__(self, settings: Audio, vad: SileroVad,
-                 on_speech: Callable[[np.ndarray], None] | None = None) -> None:  # fmt: skip
+    def __init__(self, settings: Audio, vad: SileroVad, on_speech: Callable[[np.ndarray], None] | None = None,
+                 on_restart: Callable[[], None] | None = None) -> None:  # fmt: skip
         """``on_speech`` receives the audio of an utterance as it is found: the pre-roll and first frames
-        when speech starts, then every frame until the utterance ends (for streaming recognisers)."""
+        when speech starts, then every frame until the utterance ends (for streaming recognisers).
+        ``on_restart``: the audio given so far was background, and the utterance starts again (the next
+        ``on_speech`` call carries its start)."""
         self.settings = settings
         self.vad = vad
         self.on_speech = on_speech
+        self.on_restart = on_restart
+        self._energies: deque[float] = deque(maxlen=LEVEL_FRAMES)
+        self._loudest_db = -np.inf
+        self._levels: list[float] = []  # the speech frames' levels (dB) in this utterance
         self.frame_ms = FRAME_MS
         self._pending = np.zeros(0, np.int16)
         self._pending_ms = 0.0
@@ -105,6 +121,8 @@ class Endpointer:
         self._in_speech = False
         self._run = 0  # consecutive speech frames before the start
         self._silence_ms = 0.0
+        self._quiet_ms = 0.0  # silence by the VAD alone (the level gate's background talk not counted)
+        self._tail: tuple[str, float] = ("open", 0.0)
         self._start_ms = 0.0
         self._last_speech_end_ms = 0.0
         self._vad_since_end_ms = 0.0
@@ -138,12 +156,28 @@ class Endpointer:
             return [self._emit(self._pending_ms, truncated=False)]
         return []
 
+    def _level_db(self, frame: np.ndarray) -> float:
+        self._energies.append(float(np.mean(np.square(frame.astype(np.float32)))))
+        return self._level_db_now()
+
     def _frame(self, frame: np.ndarray, at_ms: float) -> Utterance | Tentative | Idle | None:
         s = self.settings
         started = time.perf_counter()
         speech = self.vad.probability(frame) >= (s.vad_threshold if not self._in_speech else s.vad_threshold - 0.15)
         spent_ms = (time.perf_counter() - started) * 1000
         end_ms = at_ms + self.frame_ms
+        level_db = self._level_db(frame)
+        gated = False
+        if self._in_speech and speech and s.level_gate_db:
+            if (at_ms - self._start_ms >= RESTART_AFTER_MS
+                    and level_db > float(np.percentile(self._levels, 90)) + s.level_gate_db):  # fmt: skip
+                self._restart(frame, at_ms, end_ms)  # a much louder voice: what came before was background
+                return None
+            self._levels.append(level_db)
+            if level_db < self._loudest_db - s.level_gate_db:
+                speech, gated = False, True  # far below the command's own voice: background talk
+            else:
+                self._loudest_db = max(self._loudest_db, level_db)
         if not self._in_speech:
             self._run = self._run + 1 if speech else 0
             if self._run * self.frame_ms >= s.min_speech_ms:
@@ -153,9 +187,12 @@ class Endpointer:
                 self._pre_roll.clear()
                 if self.on_speech is not None:
                     self.on_speech(np.concatenate(self._speech))
-                self._silence_ms = 0.0
+                self._silence_ms = self._quiet_ms = 0.0
+                self._tail = ("open", end_ms)
                 self._last_speech_end_ms = end_ms
                 self._vad_since_end_ms = 0.0
+                self._loudest_db = level_db
+                self._levels = [level_db]
                 return None
             self._pre_roll.append(frame)
             if not self._idle_sent and end_ms - self._idle_from_ms >= s.idle_timeout_s * 1000:
@@ -166,25 +203,61 @@ class Endpointer:
         if self.on_speech is not None:
             self.on_speech(frame)
         if speech:
-            self._silence_ms = 0.0
+            self._silence_ms = self._quiet_ms = 0.0
             self._last_speech_end_ms = end_ms
             self._vad_since_end_ms = 0.0
             self._speculated = False
+            self._tail = ("open", end_ms)
         else:
             self._silence_ms += self.frame_ms
+            quiet_before = self._quiet_ms
+            self._quiet_ms = 0.0 if gated else self._quiet_ms + self.frame_ms
             self._vad_since_end_ms += spent_ms
+            # the gated frames right after speech (short gaps allowed), then true silence: the quiet end of the
+            # last word ("...minutes"), still speech; gated frames after a real silence are background, and so
+            # is a gated run still going at the end
+            state, tail_ms = self._tail
+            if gated:
+                joined = state == "open" or (state == "closed" and quiet_before < TAIL_GAP_MS)
+                self._tail = ("open", end_ms) if joined else ("void", tail_ms)
+            elif state == "open":
+                self._tail = ("closed", tail_ms)
         if self._silence_ms >= s.end_silence_ms:
             return self._emit(end_ms, truncated=False)
-        if s.speculate_ms and not self._speculated and self._silence_ms >= s.speculate_ms:
+        # a guess is made in true silence only: a quiet ending ("curtains") is gated like background talk,
+        # and a guess cut there would lose it
+        if s.speculate_ms and not self._speculated and self._quiet_ms >= s.speculate_ms:
             self._speculated = True
             return Tentative(self._utterance(end_ms, truncated=False))
         if end_ms - self._start_ms >= s.max_utterance_s * 1000:
             return self._emit(end_ms, truncated=True)
         return None
 
+    def _restart(self, frame: np.ndarray, at_ms: float, end_ms: float) -> None:
+        keep = min(self._pre_roll.maxlen or 0, round(RESTART_PRE_ROLL_MS / self.frame_ms))
+        before = self._speech[-keep:] if keep else []
+        log.debug("utterance restarted at %.0f ms: a voice %.0f dB louder than before", at_ms, self.settings.level_gate_db)
+        self._speech = [*before, frame]
+        self._start_ms = at_ms - len(before) * self.frame_ms
+        self._loudest_db = self._level_db_now()
+        self._levels = [self._loudest_db]
+        self._silence_ms = self._quiet_ms = 0.0
+        self._tail = ("open", end_ms)
+        self._last_speech_end_ms = end_ms
+        self._vad_since_end_ms = 0.0
+        self._speculated = False
+        if self.on_restart is not None:
+            self.on_restart()
+        if self.on_speech is not None:
+            self.on_speech(np.concatenate(self._speech))
+
+    def _level_db_now(self) -> float:
+        return 10 * float(np.log10(sum(self._energies) / len(self._energies) + 1.0))
+
     def _utterance(self, now_ms: float, truncated: bool) -> Utterance:
         samples = np.concatenate(self._speech) if self._speech else np.zeros(0, np.int16)
-        end_ms = now_ms if truncated else self._last_speech_end_ms
+        state, tail_ms = self._tail
+        end_ms = now_ms if truncated else tail_ms if state == "closed" else self._last_speech_end_ms
         return Utterance(samples, RATE_HZ, self._start_ms, end_ms, now_ms, round(self._vad_since_end_ms, 3),
                          truncated)  # fmt: skip
 

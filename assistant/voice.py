@@ -97,12 +97,16 @@ class Ears:
     def reset(self) -> None:
         """A new stream (the next file): fresh endpointer, VAD state and wake window."""
         self.vad.reset()
-        self.endpointer = Endpointer(self.config.audio, self.vad, self._speech if self.streaming else None)
+        self.endpointer = Endpointer(self.config.audio, self.vad, self._speech if self.streaming else None,
+                                     self._restart if self.streaming else None)  # fmt: skip
         self.gate.close()
         self.speculation.reset()
         self.stream = None
         if self.detector is not None:
             self.detector.reset()
+
+    def _restart(self) -> None:
+        self.stream = None  # what it decoded was background: the utterance starts again
 
     def _speech(self, samples: Any) -> None:
         if self.stream is None:

@@ -129,6 +129,13 @@ def test_misheard_name(understander, registry):
     assert result.targets == ("light.living_room_lamp",)
 
 
+def test_a_misheard_last_word_still_names_one_device(understander, registry):
+    # whisper under background talk: "lamb"; the tagger splits the name ("living room" | "lamb"), and
+    # "living room" alone is as near the Living Room TV as the Living Room Lamp
+    result = parse(understander, registry, "Turn on the Living Room Lamb.")
+    assert result.targets == ("light.living_room_lamp",) and result.outcome == "done"
+
+
 @pytest.mark.parametrize("text", ["", "   ", "\x00\x01\x02", "x" * 10_000, "🙂🙂🙂", "1234 5678", "\ufeff\u200b"])
 def test_malformed_input_is_rejected(understander, registry, text):
     result = parse(understander, registry, text)

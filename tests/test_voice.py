@@ -508,7 +508,11 @@ def test_speech_that_goes_on_after_a_pause_is_recognised_whole(config, understan
 
     pause = np.zeros(int(16000 * 0.2), np.int16)  # longer than speculate_ms, shorter than end_silence_ms
     tail = np.zeros(16000, np.int16)
-    samples = np.concatenate([trimmed(read_wav(LAMP)), pause, trimmed(read_wav(COMMANDS / "what_time_is_it.wav")), tail])
+    first, second = trimmed(read_wav(LAMP)), trimmed(read_wav(COMMANDS / "what_time_is_it.wav"))
+    # one speaker, one level: the second recording is 14 dB quieter, which would be talk in the background
+    second = np.clip(second * np.sqrt(np.mean(first.astype(np.float64) ** 2) / np.mean(second.astype(np.float64) ** 2)),
+                     -32768, 32767).astype(np.int16)  # fmt: skip
+    samples = np.concatenate([first, pause, second, tail])
     counting = Counting(recognizer)
     pipe = VoicePipeline(config, understander, registry, counting, vad)
     rows = list(pipe.run(split(samples, 0.0, 512)))
@@ -609,3 +613,31 @@ def test_an_error_on_one_utterance_does_not_stop_listening(config, recognizer, v
     loop.source.sleep = lambda s: None
     loop._run()
     assert [t.lower() for t in heard] == ["turn on the living room lamp"]  # the second one, after the failure
+
+
+def test_background_talk_neither_holds_a_command_open_nor_joins_it(config, understander, registry, recognizer, vad):
+    """People talking 20 dB below the speaker (LibriVox readings), before, during and after a command."""
+    lamp = read_wav(LAMP).astype(np.float32)
+    talk = np.concatenate([read_wav(p) for p in sorted((SHARED / "data" / "speech" / "librivox").glob("*.wav"))])
+    before, after = 32000, 48000
+    background = talk[16000 : 16000 + before + len(lamp) + after].astype(np.float32)
+    gain = np.sqrt(np.mean(lamp**2) / (np.mean(background**2) * 10 ** (20 / 10)))
+    x = gain * background
+    x[before : before + len(lamp)] += lamp
+    samples = np.clip(x, -32768, 32767).astype(np.int16)
+    spoken = np.nonzero(np.abs(read_wav(LAMP)) > 1000)[0]
+    lamp_start_ms, lamp_end_ms = (before + spoken[0]) / 16, (before + spoken[-1]) / 16
+
+    def command_row(gate_db: float) -> dict:
+        settings = config.audio.model_copy(update={"level_gate_db": gate_db})
+        pipe = pipeline(config.model_copy(update={"audio": settings}), understander, registry, recognizer, vad)
+        rows = [r for r in pipe.run(split(samples)) if r["start_ms"] < lamp_end_ms and r["end_ms"] > lamp_start_ms]
+        assert len(rows) == 1
+        return rows[0]
+
+    row = command_row(15)
+    assert row["targets"] == ["light.living_room_lamp"] and row["actions"]
+    assert lamp_start_ms - 400 <= row["start_ms"] and row["end_ms"] <= lamp_end_ms + 300  # the command alone
+    assert row["transcript"].lower().startswith("turn on the living room lam")  # under the talk, at times "lamb"
+    # without the gate, the VAD hears the talk as speech: the utterance runs on past the command
+    assert command_row(0)["end_ms"] > lamp_end_ms + 1000

@@ -11,7 +11,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from ..errors import UnsupportedAction
 from ..messages import Action, Parse
 from ..timers import duration_words
 from . import normalize, schema
-from .model import NluModel, Prediction
+from .model import NluModel, Prediction, Span
 from .resolve import Resolution, Resolver, match_area
 
 MAX_TEXT_CHARS = 400
@@ -618,6 +618,18 @@ def _fill_missing(slots: dict[str, Any], label: str, intent: str | None, text: s
             slots["volume_level"] = value
 
 
+def _join_split_names(prediction: Prediction, text: str) -> Prediction:
+    """Name spans with only a space between them are one name the tagger broke ("living room | lamb")."""
+    spans: list[Span] = []
+    for span in prediction.spans:
+        last = spans[-1] if spans else None
+        if last and last.slot == span.slot == "name" and not text[last.end : span.start].strip():
+            spans[-1] = Span("name", text[last.start : span.end], last.start, span.end)
+        else:
+            spans.append(span)
+    return replace(prediction, spans=tuple(spans)) if len(spans) < len(prediction.spans) else prediction
+
+
 def _name_variants(text: str, span: Any) -> list[str]:
     """A name span, and the span with the one or two words after it and the word before it: the tagger
     sometimes stops early ("the desk | lamp")."""
@@ -659,7 +671,7 @@ class Understander:
             timings["total"] = _ms(started)
             return Parse(text=cleaned[:MAX_TEXT_CHARS], intent=None, confidence=0.0, reply=REPLY_NOT_UNDERSTOOD,
                          outcome="rejected", timings_ms=timings)  # fmt: skip
-        prediction = self.model.predict(cleaned)
+        prediction = _join_split_names(self.model.predict(cleaned), cleaned)
         timings["model"] = _ms(started)
         intent = schema.public_intent(prediction.label)
         label = prediction.label

@@ -198,9 +198,19 @@ class Resolver:
         variants = [spoken] if isinstance(spoken, str) else spoken
         candidates = [d for d in self.registry.devices if not domains or d.domain in domains]
         best: dict[str, float] = {}
-        for variant in variants:
-            for score, key in _best(normalise(variant), ((d.id, n) for d in candidates for n in _device_names(d))):
+        scored = [_best(normalise(v), ((d.id, n) for d in candidates for n in _device_names(d))) for v in variants]
+        for ranking in scored:
+            for score, key in ranking:
                 best[key] = max(score, best.get(key, 0.0))
+        exact = bool(scored and scored[0] and scored[0][0][0] >= 100.0)
+        for ranking in scored[1:]:
+            # the span with the next words clearly names one device ("living room" + "lamb": the Living Room
+            # Lamp, not the Living Room TV), and the span alone named none exactly
+            if not exact and ranking and ranking[0][0] >= MATCH_THRESHOLD + 5 and (
+                    len(ranking) == 1 or ranking[1][0] < ranking[0][0] - 2 * TIE_MARGIN):  # fmt: skip
+                resolution = Resolution(devices=[self.registry.device(ranking[0][1])], scope=scope)
+                resolution.exact = ranking[0][0] >= 100.0
+                return resolution
         good = sorted(((s, k) for k, s in best.items() if s >= MATCH_THRESHOLD), reverse=True)
         if not good:
             if domains and (other := self.by_name(variants, set(), scope, context_area)).devices:
