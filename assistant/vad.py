@@ -4,7 +4,9 @@
 ``min_speech_ms`` of speech frames (with ``pre_roll_ms`` of audio kept from before), ends after
 ``end_silence_ms`` of silence or at ``max_utterance_s``. ``Idle`` is returned once when no speech
 has been heard for ``idle_timeout_s`` of audio since the last utterance (or since ``reset_idle``).
-Silence and non-speech produce nothing.
+Silence and non-speech produce nothing. Within an utterance, ``level_gate_db`` compares loudness: speech
+that far below the utterance's loudest is background talk (silence, for ending it), and a voice that far
+above most of what came before starts the utterance afresh.
 """
 
 from __future__ import annotations
