@@ -247,6 +247,28 @@ class Reopening:
             backoff = min(backoff * 2, self.max_backoff_s)
 
 
+class Framer:
+    """16 kHz chunks of any length -> frames of ``size`` samples, each with the stream time (ms) of its
+    first sample, from the chunks' sample-count timestamps. Samples short of a frame wait for the next chunk."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.frame_ms = size * 1000.0 / RATE_HZ
+        self._pending = np.zeros(0, np.int16)
+        self.next_ms = 0.0
+        """The stream time of the next frame's first sample (the end of the last frame given)."""
+
+    def feed(self, chunk: AudioChunk) -> Iterator[tuple[np.ndarray, float]]:
+        if not len(self._pending):
+            self.next_ms = chunk.timestamp_ms
+        self._pending = np.concatenate([self._pending, chunk.samples])
+        while len(self._pending) >= self.size:
+            frame, self._pending = self._pending[: self.size], self._pending[self.size :]
+            at_ms = self.next_ms
+            self.next_ms += self.frame_ms
+            yield frame, at_ms
+
+
 def concat(chunks: Iterable[AudioChunk]) -> np.ndarray:
     parts = [c.samples for c in chunks]
     return np.concatenate(parts) if parts else np.zeros(0, np.int16)

@@ -93,6 +93,23 @@ def _start_mosquitto(binary: str, port: int) -> Any:
     return subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _own_mosquitto(benchmark: str) -> tuple[int, Any] | None:
+    """(port, process) of a mosquitto started for ``benchmark``; None, said, when mosquitto is not installed."""
+    from .demo import free_port
+
+    binary = _mosquitto_binary()
+    if binary is None:
+        print(f"{benchmark}: mosquitto is not installed")
+        return None
+    port = free_port()
+    return port, _start_mosquitto(binary, port)
+
+
+def _prefix(data: dict[str, Any]) -> str:
+    """``<prefix>/<site>`` of a config read as YAML."""
+    return f"{data.get('mqtt', {}).get('prefix', 'assistant')}/{data.get('site', {}).get('id', 'default')}"
+
+
 def _bench_config(config_path: Path, model: Path, port: int, workdir: Path, protocol: str = "5",
                   **sections: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     """The user's config pointed at the bench broker (and ``sections`` merged in), written to ``workdir``."""
@@ -169,17 +186,13 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int) -> int:
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from .demo import free_port
-
-    mosquitto = _mosquitto_binary()
-    if mosquitto is None:
-        print("service benchmark: mosquitto is not installed")
+    started_broker = _own_mosquitto("service benchmark")
+    if started_broker is None:
         return 1
-    port = free_port()
-    broker = _start_mosquitto(mosquitto, port)
+    port, broker = started_broker
     workdir = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     data = _bench_config(config_path, model, port, workdir, audio={"input": "bench: no microphone here"})
-    prefix = f"{data['mqtt'].get('prefix', 'assistant')}/{data.get('site', {}).get('id', 'default')}"
+    prefix = _prefix(data)
     _wait_for_port(port)
     online = threading.Event()
     watcher = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
@@ -265,7 +278,7 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
     service = _spawn_service(workdir / "config.yaml")
     arrived = threading.Event()
     online = threading.Event()
-    prefix = f"{data['mqtt'].get('prefix', 'assistant')}/{data.get('site', {}).get('id', 'default')}"
+    prefix = _prefix(data)
     sentences = [("turn on the hallway light", "zigbee2mqtt/hallway_light/set"),
                  ("turn off the hallway light", "zigbee2mqtt/hallway_light/set"),
                  ("set the desk lamp to 40 percent", "zigbee2mqtt/office_desk_lamp/set"),
@@ -337,15 +350,12 @@ def run_voice_bench(config: Config, base: Path, load_voice: Any, files: list[Pat
     from paho.mqtt.enums import CallbackAPIVersion
 
     from .audio import read_wav, split
-    from .demo import free_port
     from .mqtt import _no_delay
 
-    mosquitto = _mosquitto_binary()
-    if mosquitto is None:
-        print("voice benchmark: mosquitto is not installed")
+    started_broker = _own_mosquitto("voice benchmark")
+    if started_broker is None:
         return 1
-    port = free_port()
-    broker = _start_mosquitto(mosquitto, port)
+    port, broker = started_broker
     arrivals: list[float] = []
     arrived = threading.Event()
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import CHUNK_SAMPLES, RATE_HZ
+from .audio import CHUNK_SAMPLES, RATE_HZ, Framer
 from .config import Audio
 from .errors import ModelError
 from .messages import AudioChunk, Utterance
@@ -116,8 +116,7 @@ class Endpointer:
         self._loudest_db = -np.inf
         self._levels: list[float] = []  # the speech frames' levels (dB) in this utterance
         self.frame_ms = FRAME_MS
-        self._pending = np.zeros(0, np.int16)
-        self._pending_ms = 0.0
+        self._framer = Framer(CHUNK_SAMPLES)
         self._pre_roll: deque[np.ndarray] = deque(maxlen=max(0, round(settings.pre_roll_ms / FRAME_MS)))
         self._speech: list[np.ndarray] = []
         self._in_speech = False
@@ -139,14 +138,8 @@ class Endpointer:
     def feed(self, chunk: AudioChunk) -> list[Utterance | Tentative | Idle]:
         if chunk.rate_hz != RATE_HZ:
             raise ValueError(f"the endpointer takes {RATE_HZ} Hz audio, got {chunk.rate_hz}")
-        if not len(self._pending):
-            self._pending_ms = chunk.timestamp_ms
-        self._pending = np.concatenate([self._pending, chunk.samples])
         out: list[Utterance | Tentative | Idle] = []
-        while len(self._pending) >= CHUNK_SAMPLES:
-            frame, self._pending = self._pending[:CHUNK_SAMPLES], self._pending[CHUNK_SAMPLES:]
-            at_ms = self._pending_ms
-            self._pending_ms += self.frame_ms
+        for frame, at_ms in self._framer.feed(chunk):
             event = self._frame(frame, at_ms)
             if event is not None:
                 out.append(event)
@@ -155,7 +148,7 @@ class Endpointer:
     def flush(self) -> list[Utterance | Idle]:
         """The end of the stream: speech still going is an utterance."""
         if self._in_speech:
-            return [self._emit(self._pending_ms, truncated=False)]
+            return [self._emit(self._framer.next_ms, truncated=False)]
         return []
 
     def _level_db(self, frame: np.ndarray) -> float:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rapidfuzz import fuzz
 
+from .audio import Framer
 from .config import Wake
 from .errors import ModelError
 from .messages import AudioChunk
@@ -91,24 +91,18 @@ class WakeWordDetector:
     def reset(self) -> None:
         """A new stream."""
         self.model.reset()
-        self._pending = np.zeros(0, np.int16)
-        self._pending_ms = 0.0
+        self._framer = Framer(OWW_FRAME)
         self._quiet_until_ms = -1.0
 
     def feed(self, chunk: AudioChunk) -> list[float]:
-        if not len(self._pending):
-            self._pending_ms = chunk.timestamp_ms
-        self._pending = np.concatenate([self._pending, chunk.samples])
         fired: list[float] = []
-        while len(self._pending) >= OWW_FRAME:
-            frame, self._pending = self._pending[:OWW_FRAME], self._pending[OWW_FRAME:]
-            self._pending_ms += OWW_FRAME * 1000.0 / 16000
-            scores = self.model.predict(frame)
-            name, score = max(scores.items(), key=lambda kv: kv[1])
-            if score >= self.threshold and self._pending_ms > self._quiet_until_ms:
-                log.info("wake word %s (score %.2f) at %.0f ms", name, score, self._pending_ms)
-                fired.append(self._pending_ms)
-                self._quiet_until_ms = self._pending_ms + self.refractory_ms
+        for frame, _ in self._framer.feed(chunk):
+            end_ms = self._framer.next_ms
+            name, score = max(self.model.predict(frame).items(), key=lambda kv: kv[1])
+            if score >= self.threshold and end_ms > self._quiet_until_ms:
+                log.info("wake word %s (score %.2f) at %.0f ms", name, score, end_ms)
+                fired.append(end_ms)
+                self._quiet_until_ms = end_ms + self.refractory_ms
         return fired
 
 
