@@ -19,6 +19,8 @@ def _rss_mb() -> float:
 
 
 def _quantiles(samples: list[float]) -> tuple[float, float, float]:
+    if len(samples) < 2:  # one run: that figure is every quantile
+        return samples[0], samples[0], samples[0]
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
     return statistics.median(samples), cuts[94], max(samples)
 
