@@ -11,36 +11,17 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .config import Config, load_config
+from .app import REPO_ROOT, load_understanding, load_voice, model_path
+from .config import load_config
 from .errors import AssistantError, ConfigError
 
 log = logging.getLogger("assistant")
 
 DEFAULT_CONFIG = "config.yaml"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def config_path(arg: str | None) -> str:
     return arg or os.environ.get("ASSISTANT_CONFIG") or DEFAULT_CONFIG
-
-
-def model_path(config: Config, base: Path) -> Path:
-    """The model file named in the config, relative to the config's folder, else to this checkout."""
-    path = Path(config.understanding.model)
-    if path.is_absolute():
-        return path
-    for root in (base, REPO_ROOT):
-        if (root / path).exists():
-            return root / path
-    return base / path
-
-
-def load_understanding(config: Config, base: Path) -> Any:
-    from .understanding.model import NluModel
-    from .understanding.parser import Understander
-
-    model = NluModel(model_path(config, base), threads=config.understanding.threads)
-    return Understander(model, config.understanding, config.confirm)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -115,78 +96,65 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import run_eval
+    from .tools.evaluate import run_eval
 
     config, base = load_config(config_path(args.config))
     if args.voice:
-        from .evaluate import run_voice_eval
+        from .tools.evaluate import run_voice_eval
 
         return run_voice_eval(config, base, load_voice)
     return run_eval(config, load_understanding(config, base), Path(args.data), args)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_bench
+    from .tools.bench import run_bench
 
     path = Path(config_path(args.config))
     config, base = load_config(path)
     status = run_bench(config, model_path(config, base), Path(args.data), args)
     if status == 0 and args.mqtt:
-        from .bench import run_mqtt_bench
+        from .tools.bench import run_mqtt_bench
 
         status = run_mqtt_bench(path, model_path(config, base), args.commands)
     if status == 0 and args.vosk:
-        from .bench import run_vosk_bench
+        from .tools.bench import run_vosk_bench
 
         status = run_vosk_bench(config, [Path(f) for f in args.vosk], args.vosk_model)
     if status == 0 and args.voice:
-        from .bench import run_voice_bench
+        from .tools.bench import run_voice_bench
 
-        status = run_voice_bench(config, base, load_voice, [Path(f) for f in args.voice], args.voice_runs)
+        status = run_voice_bench(config, base, [Path(f) for f in args.voice], args.voice_runs)
     if status == 0 and args.ready:
-        from .bench import run_service_ready_bench
+        from .tools.bench import run_service_ready_bench
 
         status = run_service_ready_bench(path, model_path(config, base), args.ready)
     return status
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .daemon import run_daemon
+    from .app import run_service
 
     path = Path(config_path(args.config))
     config, base = load_config(path)
-    return run_daemon(path, config, base, load_understanding)
+    return run_service(path, config, base)
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from .devices.listing import print_devices
+    from .tools.listing import print_devices
 
     config, _ = load_config(config_path(args.config))
     return print_devices(config, args.json)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from .tools.demo import run_demo
 
     config, base = load_config(config_path(args.config))
     return run_demo(config, base, load_understanding, args.text)
 
 
-def load_voice(config: Config, base: Path, publish: Any = None) -> Any:
-    """The voice chain (VAD, recogniser, understanding) from the config; ModelError when a model is missing."""
-    from .asr import load_recognizer
-    from .devices import Registry
-    from .vad import SileroVad
-    from .voice import VoicePipeline
-
-    registry = Registry.from_config(config)
-    wake = config.wake.spoken
-    recognizer = load_recognizer(config.asr, registry, wake)
-    return VoicePipeline(config, load_understanding(config, base), registry, recognizer, SileroVad(), publish)
-
-
 def cmd_process(args: argparse.Namespace) -> int:
-    from .audio import PcmSource, WavSource
+    from .voice.audio import PcmSource, WavSource
 
     config, base = load_config(config_path(args.config))
     pipeline = load_voice(config, base)

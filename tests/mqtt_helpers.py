@@ -3,64 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+from assistant.mqtt import new_client
+from assistant.tools.broker import Mosquitto
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Broker:
-    """mosquitto with a config of the test's making; ``restart`` keeps the port."""
-
-    workdir: Path
-    extra: str = ""
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
-
-    def start(self) -> Broker:
-        conf = self.workdir / "mosquitto.conf"
-        listener = self.extra or "allow_anonymous true\n"
-        # as root, mosquitto would drop to its own user, which cannot read the test's files
-        user = "user root\n" if os.geteuid() == 0 else ""
-        conf.write_text(f"listener {self.port} 127.0.0.1\npersistence false\n{user}{listener}")
-        log = self.workdir / "mosquitto.log"
-        with log.open("ab") as sink:
-            self.process = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=sink)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited: {log.read_text(errors='replace')}")
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
+Broker = Mosquitto
+"""The one broker launcher, shared with the benchmarks."""
 
 
 class Observer:
@@ -69,7 +21,7 @@ class Observer:
     def __init__(self, port: int, topics: tuple[str, ...] = ("#",), **tls: object) -> None:
         self.messages: list[tuple[str, bytes, bool]] = []
         self.lock = threading.Condition()
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+        self.client = new_client(protocol="3.1.1")
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, *_: c.subscribe([(t, 1) for t in topics])
         self.client.connect("127.0.0.1", port)

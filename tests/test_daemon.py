@@ -10,7 +10,8 @@ from contextlib import contextmanager
 import pytest
 
 from assistant.config import Config
-from assistant.daemon import Daemon
+from assistant.core.events import TextCommand
+from assistant.service.daemon import Daemon
 from assistant.understanding.parser import Context
 
 from .mqtt_helpers import Broker, Observer
@@ -182,7 +183,7 @@ def test_broker_outage_no_late_actions(tmp_path, config, understander):
             broker.stop()
             time.sleep(0.5)
             assert not daemon.link.connected
-            daemon._enqueue("message", f"{PREFIX}/command", b'{"text": "turn on the garden lights", "id": "late"}')
+            daemon.submit(TextCommand("turn on the garden lights", "late"))
             time.sleep(2.5)  # well past the delivery timeout
             broker.start()
             observer = Observer(broker.port)
@@ -209,7 +210,7 @@ def test_timer_survives_a_broker_outage(tmp_path, config, understander):
     try:
         with running(with_broker(config, broker.port), understander) as daemon:
             assert daemon.link.wait_connected(10)
-            daemon._enqueue("message", f"{PREFIX}/command", b"set a timer for 2 seconds")
+            daemon.submit(TextCommand("set a timer for 2 seconds"))
             time.sleep(0.5)
             broker.stop()
             time.sleep(3)  # the timer ends while the broker is down
@@ -301,7 +302,7 @@ def test_flood_is_rate_limited(broker, observer, config, understander):
 
 
 def test_devices_command_lists_the_running_registry(daemon, observer, broker, config, capsys):
-    from assistant.devices.listing import fetch_devices, print_devices
+    from assistant.tools.listing import fetch_devices, print_devices
 
     def hallway_on(payload: bytes) -> bool:
         return any(r["id"] == "light.hallway" and r["state"].get("state") == "on" for r in json.loads(payload))

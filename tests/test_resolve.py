@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.understanding.parser import CONTROLLABLE
+from assistant.understanding.plan import CONTROLLABLE
 from assistant.understanding.resolve import Resolver, similarity
 
 

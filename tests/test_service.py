@@ -182,7 +182,7 @@ def test_tls_with_hostname_check(tmp_path, config, understander):
 
 
 def test_username_and_password_from_credentials_directory(tmp_path, config, understander):
-    from assistant.mqtt import Credentials
+    from assistant.mqtt.link import Credentials
 
     from .test_daemon import running, with_broker
 

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from assistant import models
-from assistant.audio import AudioError, Microphone, PcmSource, Reopening, WavSource, read_wav, split
 from assistant.config import Asr, Config, Wake
+from assistant.core.messages import AudioChunk, Utterance
 from assistant.errors import ModelError
-from assistant.messages import AudioChunk, Utterance
-from assistant.wake import WakeGate, strip_wake_phrase
+from assistant.voice.audio import AudioError, Microphone, PcmSource, Reopening, WavSource, read_wav, split
+from assistant.voice.wake import WakeGate, strip_wake_phrase
 
 pytest.importorskip("faster_whisper", reason="needs the [voice] extra")
 soxr = pytest.importorskip("soxr")
@@ -30,20 +30,20 @@ LAMP = COMMANDS / "turn_on_living_room_lamp.wav"
 
 @pytest.fixture(scope="module")
 def vad():
-    from assistant.vad import SileroVad
+    from assistant.voice.vad import SileroVad
 
     return SileroVad()
 
 
 @pytest.fixture(scope="module")
 def recognizer(registry):
-    from assistant.asr import load_recognizer
+    from assistant.voice.asr import load_recognizer
 
     return load_recognizer(Asr(engine="whisper"), registry, ("hey mycroft",))
 
 
 def pipeline(config: Config, understander, registry, recognizer, vad, **wake):
-    from assistant.voice import VoicePipeline
+    from assistant.voice.pipeline import VoicePipeline
 
     if wake:
         config = config.model_copy(update={"wake": Wake(**wake)})
@@ -153,7 +153,7 @@ def test_openwakeword_mode_acts_on_the_wake_word(wake_word_model, config, unders
 def test_wake_word_model_errors_are_clear(wake_word_model, tmp_path):
     from assistant.config import parse_config
     from assistant.errors import ConfigError
-    from assistant.wake import WakeWordDetector
+    from assistant.voice.wake import WakeWordDetector
 
     with pytest.raises(ModelError, match="missing.onnx does not exist"):
         WakeWordDetector(Wake(mode="openwakeword", models=[str(tmp_path / "missing.onnx")]))
@@ -166,14 +166,14 @@ def test_wake_word_model_errors_are_clear(wake_word_model, tmp_path):
 
 
 def test_the_wake_word_cuts_a_spoken_reply_short(wake_word_model, config, recognizer, vad):
-    from assistant.voice import MicrophoneLoop
+    from assistant.voice.microphone import MicrophoneLoop
 
     config = config.model_copy(update={"wake": Wake(mode="openwakeword", models=[wake_word_model],
                                                     phrase="hey mycroft")})  # fmt: skip
     speaking = [True]
     heard: list[str] = []
     samples = read_wav(COMMANDS / "wake_precise_turn_on_the_living_room_lamp.wav")
-    loop = MicrophoneLoop(config, recognizer, vad, heard.append, lambda: ArraySource(samples),
+    loop = MicrophoneLoop(config, recognizer, vad, lambda e: heard.append(e.text), lambda: ArraySource(samples),
                           interrupt=lambda: speaking.__setitem__(0, False), speaking=lambda: speaking[0])  # fmt: skip
     loop.source.sleep = lambda s: None
     loop._run()
@@ -282,7 +282,7 @@ def test_vanishing_microphone_is_reopened(config, understander, registry, recogn
 
 
 def test_missing_model_names_the_install_command(tmp_path, monkeypatch, registry):
-    from assistant.asr import load_recognizer
+    from assistant.voice.asr import load_recognizer
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     with pytest.raises(ModelError, match="assistant models pull vosk-model-small-en-us-0.15"):
@@ -292,7 +292,7 @@ def test_missing_model_names_the_install_command(tmp_path, monkeypatch, registry
 
 
 def test_corrupt_model_gives_a_clear_error(tmp_path, monkeypatch, registry):
-    from assistant.asr import load_recognizer
+    from assistant.voice.asr import load_recognizer
 
     good = models.locate("whisper-tiny.en")
     broken = tmp_path / "whisper"
@@ -349,7 +349,7 @@ def korean() -> Path:
 
 
 def test_vosk_streams_partials_and_tries_the_grammar_first(korean):
-    from assistant.asr.vosk import VoskRecognizer
+    from assistant.voice.asr.vosk import VoskRecognizer
 
     audio = read_wav(LAMP)
     words = ["전", "한", "불", "켜", "거실"]
@@ -385,7 +385,7 @@ def test_process_command_prints_the_contract(capsys):
 @pytest.fixture(scope="module")
 def piper_speaker():
     from assistant.config import Tts
-    from assistant.tts import Speaker
+    from assistant.voice.tts import Speaker
 
     if importlib.util.find_spec("piper") is None:
         pytest.skip("piper-tts not installed")
@@ -395,7 +395,7 @@ def piper_speaker():
 
 
 def test_piper_speech_is_understood(piper_speaker, config, understander, registry, recognizer, vad):
-    from assistant.audio import to_mono_16k
+    from assistant.voice.audio import to_mono_16k
 
     audio, rate = piper_speaker.synthesize("Turn off the kitchen ceiling light.")
     assert rate == 22050 and len(audio) > rate  # over a second of speech
@@ -406,9 +406,9 @@ def test_piper_speech_is_understood(piper_speaker, config, understander, registr
 
 
 def test_a_long_reply_is_voiced_a_clause_at_a_time_and_heard_whole(piper_speaker, recognizer, vad):
-    from assistant.audio import to_mono_16k
-    from assistant.messages import Utterance
-    from assistant.tts import clauses
+    from assistant.core.messages import Utterance
+    from assistant.voice.audio import to_mono_16k
+    from assistant.voice.tts import clauses
 
     reply = "Set the kitchen ceiling light and the kitchen counter lights to thirty percent, and turned off the hallway light."
     assert clauses(reply) == ["Set the kitchen ceiling light and the kitchen counter lights to thirty percent,",
@@ -424,7 +424,7 @@ def test_a_long_reply_is_voiced_a_clause_at_a_time_and_heard_whole(piper_speaker
 
 def test_espeak_fallback_speaks():
     from assistant.config import Tts
-    from assistant.tts import Speaker
+    from assistant.voice.tts import Speaker
 
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng not installed (apt-get install espeak-ng)")
@@ -436,7 +436,7 @@ def test_espeak_fallback_speaks():
 
 
 def test_microphone_loop_hands_spoken_commands_to_the_daemon(config, recognizer, vad):
-    from assistant.voice import MicrophoneLoop
+    from assistant.voice.microphone import MicrophoneLoop
 
     heard: list[str] = []
     lamp = read_wav(LAMP)
@@ -446,24 +446,31 @@ def test_microphone_loop_hands_spoken_commands_to_the_daemon(config, recognizer,
         opened.append(1)
         return VanishingMicrophone(lamp, fail_after=10) if len(opened) == 1 else WavSource(LAMP)
 
-    loop = MicrophoneLoop(config, recognizer, vad, heard.append, open_source)
+    loop = MicrophoneLoop(config, recognizer, vad, lambda e: heard.append(e.text), open_source)
     loop.source.sleep = lambda s: None
     loop._run()  # the thread's body, run here until the source ends
     assert [t.lower().strip(".") for t in heard][-1] == "turn on the living room lamp"
 
 
 def test_daemon_say_and_listen_reach_the_voice_brick(config, understander):
-    from assistant.daemon import Daemon
+    from assistant.service.daemon import Daemon
 
     spoken: list[str] = []
     opened: list[bool] = []
-    daemon = Daemon(config, understander, speak=spoken.append, listen=lambda: opened.append(True))
-    daemon._handle("message", daemon.topics.say, "Dinner is ready".encode())
-    daemon._handle("message", daemon.topics.listen, b"")
+    class Voice:  # the voice front door's two ports, recorded
+        def speak(self, text: str) -> None:
+            spoken.append(text)
+
+        def listen(self) -> None:
+            opened.append(True)
+
+    daemon = Daemon(config, understander, voice=Voice())
+    daemon.handle(daemon.router.event_for(daemon.topics.say, "Dinner is ready".encode()))
+    daemon.handle(daemon.router.event_for(daemon.topics.listen, b""))
     assert spoken == ["Dinner is ready"] and opened == [True]
     assert daemon.counters["unavailable"] == 0
     text_only = Daemon(config, understander)
-    text_only._handle("message", text_only.topics.say, b"hello")
+    text_only.handle(text_only.router.event_for(text_only.topics.say, b"hello"))
     assert text_only.counters["unavailable"] == 1
 
 
@@ -484,7 +491,7 @@ class Counting:
 
 
 def test_a_guess_made_at_a_pause_is_kept_when_speech_does_not_go_on(config, understander, registry, recognizer, vad):
-    from assistant.voice import VoicePipeline
+    from assistant.voice.pipeline import VoicePipeline
 
     counting = Counting(recognizer)
     pipe = VoicePipeline(config, understander, registry, counting, vad)
@@ -497,8 +504,8 @@ def test_a_guess_made_at_a_pause_is_kept_when_speech_does_not_go_on(config, unde
 
 
 def test_speech_that_goes_on_after_a_pause_is_recognised_whole(config, understander, registry, recognizer, vad):
-    from assistant.audio import read_wav, split
-    from assistant.voice import VoicePipeline
+    from assistant.voice.audio import read_wav, split
+    from assistant.voice.pipeline import VoicePipeline
 
     def trimmed(samples: np.ndarray) -> np.ndarray:
         """Only the speech, as the endpointer finds it."""
@@ -533,8 +540,8 @@ class ArraySource:
 
 
 def test_saying_stop_cuts_a_spoken_reply_short(piper_speaker, config, recognizer, vad):
-    from assistant.audio import to_mono_16k
-    from assistant.voice import MicrophoneLoop
+    from assistant.voice.audio import to_mono_16k
+    from assistant.voice.microphone import MicrophoneLoop
 
     def spoken(text: str) -> np.ndarray:
         audio, rate = piper_speaker.synthesize(text)
@@ -543,7 +550,7 @@ def test_saying_stop_cuts_a_spoken_reply_short(piper_speaker, config, recognizer
     heard: list[str] = []
     interrupted: list[bool] = []
     samples = np.concatenate([spoken("Stop."), spoken("Turn on the desk lamp.")])
-    loop = MicrophoneLoop(config, recognizer, vad, heard.append, lambda: ArraySource(samples),
+    loop = MicrophoneLoop(config, recognizer, vad, lambda e: heard.append(e.text), lambda: ArraySource(samples),
                           interrupt=lambda: interrupted.append(True))  # fmt: skip
     loop.source.sleep = lambda s: None
     loop._run()
@@ -552,21 +559,21 @@ def test_saying_stop_cuts_a_spoken_reply_short(piper_speaker, config, recognizer
 
 
 def test_commands_heard_while_a_reply_is_spoken_are_ignored(piper_speaker, config, recognizer, vad):
-    from assistant.audio import to_mono_16k
-    from assistant.voice import MicrophoneLoop
+    from assistant.voice.audio import to_mono_16k
+    from assistant.voice.microphone import MicrophoneLoop
 
     audio, rate = piper_speaker.synthesize("Turn on the desk lamp.")
     samples = np.concatenate([np.zeros(8000, np.int16), to_mono_16k(audio, rate), np.zeros(16000, np.int16)])
     heard: list[str] = []
-    loop = MicrophoneLoop(config, recognizer, vad, heard.append, lambda: ArraySource(samples), speaking=lambda: True)
+    loop = MicrophoneLoop(config, recognizer, vad, lambda e: heard.append(e.text), lambda: ArraySource(samples), speaking=lambda: True)
     loop.source.sleep = lambda s: None
     loop._run()
     assert heard == []  # in `always` mode the reply's own echo must not become a command
 
 
 def test_vosk_decodes_while_the_speech_arrives(korean, config, vad):
-    from assistant.asr.vosk import VoskRecognizer
-    from assistant.voice import Ears
+    from assistant.voice.asr.vosk import VoskRecognizer
+    from assistant.voice.pipeline import Ears
 
     class Watching:
         """The real vosk recogniser, watched (passed in, not patched)."""
@@ -594,7 +601,7 @@ def test_vosk_decodes_while_the_speech_arrives(korean, config, vad):
 
 
 def test_an_error_on_one_utterance_does_not_stop_listening(config, recognizer, vad):
-    from assistant.voice import MicrophoneLoop
+    from assistant.voice.microphone import MicrophoneLoop
 
     class FailingFirst:
         """The real whisper recogniser, failing on the first utterance (passed in, not patched)."""
@@ -609,7 +616,7 @@ def test_an_error_on_one_utterance_does_not_stop_listening(config, recognizer, v
     lamp = read_wav(LAMP)
     samples = np.concatenate([lamp, np.zeros(16000, np.int16), lamp, np.zeros(16000, np.int16)])
     heard: list[str] = []
-    loop = MicrophoneLoop(config, FailingFirst(), vad, heard.append, lambda: ArraySource(samples))
+    loop = MicrophoneLoop(config, FailingFirst(), vad, lambda e: heard.append(e.text), lambda: ArraySource(samples))
     loop.source.sleep = lambda s: None
     loop._run()
     assert [t.lower() for t in heard] == ["turn on the living room lamp"]  # the second one, after the failure

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..config import ACTION_FIELDS, Device
+from ..core.messages import Action
 from ..errors import UnsupportedAction
-from ..messages import Action
 
 Params = Mapping[str, Any]
 

@@ -8,6 +8,7 @@ The attributes are the ones the understanding stage reads: ``state`` ("on", "off
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from ..config import Device
@@ -27,9 +28,11 @@ def state_topics(device: Device) -> list[str]:
 
 
 def _number(value: Any) -> float | None:
+    """A reported number, or None for anything else (text, NaN, infinities, values past any real reading)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    number = float(value)
+    return number if math.isfinite(number) and abs(number) < 1e6 else None
 
 
 def _z2m(device: Device, data: dict[str, Any]) -> dict[str, Any]:

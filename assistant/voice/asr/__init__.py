@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from .. import models
-from ..config import Asr
-from ..devices import Registry
-from ..errors import ModelError
-from ..messages import Transcript, Utterance
+from ... import models
+from ...config import Asr
+from ...core.messages import Transcript, Utterance
+from ...devices import Registry
+from ...errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Asr
-from ..errors import ModelError
-from ..messages import Transcript, Utterance
+from ...config import Asr
+from ...core.messages import Transcript, Utterance
+from ...errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -13,14 +13,15 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from ..config import Config
+from ..core.messages import Action, AudioChunk, Parse, Transcript, Utterance
+from ..devices import Registry
+from ..session import Session
+from ..understanding.parser import Understander
 from .asr import Recognizer
-from .config import Config
-from .devices import Registry
-from .messages import Action, AudioChunk, Parse, Transcript, Utterance
-from .understanding.parser import Context, Previous, Understander
 from .vad import Endpointer, Idle, SileroVad, Tentative
 from .wake import Decision, WakeGate, WakeWordDetector
 
@@ -157,25 +158,37 @@ class Ears:
 
 
 class VoicePipeline:
+    """Audio in, one result row per utterance out: what ``assistant process`` prints.
+
+    Commands go through a ``Session`` (follow-ups, confirmations, timers carried across the files of one
+    run, exactly as the service would); its clock is audio time, counted across the files."""
+
     def __init__(self, config: Config, understander: Understander, registry: Registry, recognizer: Recognizer,
-                 vad: SileroVad, publish: Publisher | None = None) -> None:  # fmt: skip
+                 vad: SileroVad, publish: Publisher | None = None, session: Session | None = None) -> None:  # fmt: skip
+        """``session``: None makes one over ``understander`` on this pipeline's audio clock."""
         self.config = config
-        self.understander = understander
         self.registry = registry
         self.recognizer = recognizer
         self.publish = publish
         self.ears = Ears(config, recognizer, vad)
-        self.previous: tuple[Previous, float] | None = None
+        self.offset_ms = 0.0
+        """Audio time of the files before this one."""
+        self.now_ms = 0.0
+        if session is None:
+            session = Session(understander, config, clock=lambda: (self.offset_ms + self.now_ms) / 1000)
+        self.session = session
 
     def reset(self) -> None:
-        """A new stream (the next file)."""
+        """A new stream (the next file); the conversation goes on."""
         self.ears.reset()
-        self.previous = None
+        self.offset_ms += self.now_ms
+        self.now_ms = 0.0
 
     def listen(self, now_ms: float) -> None:
         self.ears.listen(now_ms)
 
     def feed(self, chunk: AudioChunk) -> list[dict[str, Any]]:
+        self.now_ms = chunk.timestamp_ms + chunk.duration_ms
         return [self.handle(h) for h in self.ears.feed(chunk)]
 
     def finish(self) -> list[dict[str, Any]]:
@@ -193,26 +206,22 @@ class VoicePipeline:
             outcome = "listening" if decision.woken else "not_woken"
             parse = Parse(text=transcript.text, intent=None, confidence=0.0, reply="", outcome=outcome)
         else:
-            parse = self._understand(decision.command, utterance.emitted_ms)
-            timings["nlu"] = parse.timings_ms.get("total", 0.0)
+            self.now_ms = max(self.now_ms, utterance.emitted_ms)
             started = time.perf_counter()
-            if self.publish is not None and parse.actions:
-                self.publish(parse.actions)
+            turn = self.session.handle(decision.command, self.registry, source="voice")
+            timings["nlu"] = (time.perf_counter() - started) * 1000
+            started = time.perf_counter()
+            if self.publish is not None and turn.actions:
+                self.publish(turn.actions)
             timings["publish"] = (time.perf_counter() - started) * 1000
+            parse = turn.parse or Parse(text=decision.command, intent=None, confidence=0.0)
+            parse = replace(parse, actions=turn.actions, reply=turn.reply, outcome=turn.outcome)
             if parse.reply:
                 self.ears.gate.replied(utterance.emitted_ms)
         # end of speech -> transcript ready (the silence waited, recognition overlapping it when speculated),
         # then understanding and publishing
         e2e = heard.ready_ms + timings["nlu"] + timings["publish"]
         return self._row(utterance, transcript, parse, decision.woken, {**timings, "e2e": e2e})
-
-    def _understand(self, text: str, now_ms: float) -> Parse:
-        follow_ms = self.config.daemon.follow_up_s * 1000
-        previous = self.previous[0] if self.previous and now_ms - self.previous[1] <= follow_ms else None
-        parse = self.understander.parse(text, self.registry, Context(previous=previous))
-        if parse.intent and parse.outcome in ("done", "answer"):
-            self.previous = (Previous.of(parse), now_ms)  # type: ignore[assignment]
-        return parse
 
     @staticmethod
     def _row(utterance: Utterance, transcript: Transcript, parse: Parse, woken: bool,
@@ -224,66 +233,3 @@ class VoicePipeline:
         row["woken"] = woken
         row["timings_ms"] = {k: round(v, 3) for k, v in timings.items()}
         return row
-
-
-class MicrophoneLoop:
-    """The daemon's voice thread: microphone -> endpointer -> recogniser -> wake; commands handed to ``submit``.
-
-    Runs beside the MQTT loop; the daemon's main thread does the understanding and acting, so spoken
-    and MQTT commands share confirmation, timers and follow-ups. A microphone that goes away is reopened.
-    """
-
-    def __init__(self, config: Config, recognizer: Recognizer, vad: SileroVad, submit: Callable[[str], None],
-                 open_source: Callable[[], Any], interrupt: Callable[[], None] | None = None,
-                 speaking: Callable[[], bool] = lambda: False) -> None:  # fmt: skip
-        import threading
-
-        from .audio import Reopening
-
-        self.config = config
-        self.submit = submit
-        self.interrupt = interrupt
-        """Cuts a spoken reply short: called on "stop", a new wake phrase, or the wake word as soon as it fires."""
-        self.ears = Ears(config, recognizer, vad, on_wake_word=self._wake_word)
-        self.speaking = speaking
-        """True while a reply is spoken: then only "stop" or the wake phrase count (not the echo of the reply)."""
-        self.stop_event = threading.Event()
-        self.source = Reopening(open_source, config.audio.reopen_max_s, self.stop_event)
-        self.now_ms = 0.0
-        self.thread = threading.Thread(target=self._run, name="microphone", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-    def listen(self) -> None:
-        """``<prefix>/<site>/listen``: the next utterance needs no wake phrase."""
-        self.ears.listen(self.now_ms)
-
-    def _wake_word(self, at_ms: float) -> None:
-        if self.interrupt is not None and self.speaking():
-            self.interrupt()
-
-    def _run(self) -> None:
-        for chunk in self.source.chunks():
-            self.now_ms = chunk.timestamp_ms + chunk.duration_ms
-            try:
-                self._hear(chunk)
-            except Exception:  # one bad utterance must not end listening for good
-                log.exception("voice: an error while handling the audio at %.0f ms; listening goes on", self.now_ms)
-
-    def _hear(self, chunk: AudioChunk) -> None:
-        for heard in self.ears.feed(chunk):
-            text, decision = heard.transcript.text, heard.decision
-            if self.interrupt is not None and (decision.called or STOP_WORDS.match(text)):
-                self.interrupt()  # "stop" (or a new wake phrase) while a reply is spoken cuts it short
-                if STOP_WORDS.match(text):
-                    continue
-            elif self.speaking():
-                log.info("ignored while speaking (the reply's own echo?): %r", text)
-                continue
-            if decision.command:
-                self.submit(decision.command)
-                self.ears.gate.replied(heard.utterance.emitted_ms)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import models
-from .config import Tts
-from .errors import AssistantError, ModelError
+from .. import models
+from ..config import Tts
+from ..errors import AssistantError, ModelError
 
 log = logging.getLogger(__name__)
 

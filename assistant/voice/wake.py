@@ -18,10 +18,10 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from ..config import Wake
+from ..core.messages import AudioChunk
+from ..errors import ModelError
 from .audio import Framer
-from .config import Wake
-from .errors import ModelError
-from .messages import AudioChunk
 
 log = logging.getLogger(__name__)
 

@@ -6,15 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import count
 
-
-def duration_words(seconds: float) -> str:
-    seconds = int(round(seconds))
-    parts = []
-    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
-        n, seconds = divmod(seconds, size)
-        if n:
-            parts.append(f"{n} {unit}{'s' if n != 1 else ''}")
-    return " and ".join(parts) if parts else "0 seconds"
+from ..understanding.replies import timer_label, timer_status
 
 
 @dataclass
@@ -36,11 +28,7 @@ class Timer:
 
     def label(self) -> str:
         """ "10-minute timer", "1 hour and 30 minutes timer" """
-        words = duration_words(self.duration_s)
-        if " and " not in words:
-            count, unit = words.split(" ", 1)
-            words = f"{count}-{unit.rstrip('s')}"
-        return f"{words} timer"
+        return timer_label(self.duration_s)
 
 
 @dataclass
@@ -104,10 +92,4 @@ class Timers:
         return done
 
     def status(self, now: float) -> str:
-        if not self.timers:
-            return "No timers are running."
-        parts = []
-        for timer in self.timers:
-            left = duration_words(timer.remaining(now))
-            parts.append(f"{left} left on the {timer.label()}" + (" (paused)" if timer.paused else ""))
-        return "There's " + "; ".join(parts) + "."
+        return timer_status([(t.remaining(now), t.label(), t.paused) for t in self.timers])

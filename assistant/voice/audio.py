@@ -17,9 +17,9 @@ from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 
-from .errors import AssistantError
-from .messages import AudioChunk
-from .queues import put_drop_oldest
+from ..core.messages import AudioChunk
+from ..errors import AssistantError
+from ..queues import put_drop_oldest
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import Config
-from .devices import Registry
-from .errors import AssistantError
-from .understanding.parser import Context, Understander
+from ..config import Config
+from ..devices import Registry
+from ..errors import AssistantError
+from ..understanding.parser import Context, Understander
 
 VALUE_SLOTS = ("brightness", "brightness_step", "color", "color_temp", "position", "volume_level", "volume_step",
                "percentage", "temperature", "temperature_unit", "temperature_step", "duration_s", "item")  # fmt: skip
@@ -146,7 +146,7 @@ class HassilPeer:
         registry = self.registry
         if isinstance(entities.get("name"), str) and entities["name"] in {d.id for d in registry.devices}:
             return (entities["name"],)
-        from .understanding.parser import INTENTS
+        from ..understanding.plan import INTENTS
 
         spec = INTENTS.get(intent)
         if spec is None or not spec.domains:
@@ -240,7 +240,8 @@ def run_eval(config: Config, understander: Understander, data: Path, args: Any) 
 
 # -- voice ------------------------------------------------------------------------------------------
 
-SHARED_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
+SHARED_SPEECH = Path("..") / "shared" / "data" / "speech"
+"""The project's shared recordings, beside the checkout the evaluation is run from."""
 # The command each shared recording carries (after any wake phrase), and what it must do.
 SHARED_COMMANDS = {
     "turn_on_living_room_lamp": "turn on the living room lamp",
@@ -267,7 +268,7 @@ SYNTH_COMMANDS = [
 def _words(text: str) -> list[str]:
     import re
 
-    from .understanding.normalize import to_digits
+    from ..understanding.normalize import to_digits
 
     return re.findall(r"[a-z0-9']+", to_digits(text.lower()))
 
@@ -318,9 +319,9 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
     background talk (babble)."""
     import numpy as np
 
-    from .audio import read_wav, split, to_mono_16k
-    from .config import Tts
-    from .tts import Speaker
+    from ..config import Tts
+    from ..voice.audio import read_wav, split, to_mono_16k
+    from ..voice.tts import Speaker
 
     pipeline = load_voice(config, base)
 

@@ -4,22 +4,20 @@ MQTT, and every device message and reply printed as it arrives."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
-from .config import Config
-from .daemon import Daemon
-from .errors import AssistantError
+from ..config import Config
+from ..errors import AssistantError
+from ..mqtt import new_client
+from ..service.daemon import Daemon
+from .broker import EmbeddedBroker, free_port
 
 DEMO_COMMANDS = [
     "turn on the living room lamp",
@@ -33,41 +31,6 @@ DEMO_COMMANDS = [
     "turn the heating up a bit",
     "book a table for two tonight",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class EmbeddedBroker:
-    """amqtt in a thread of its own, on 127.0.0.1 only."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="amqtt", daemon=True)
-        self._broker: Any = None
-
-    def start(self) -> None:
-        from amqtt.broker import Broker
-
-        self._thread.start()
-
-        async def start() -> None:
-            self._broker = Broker({"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
-                                   "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
-                                               {"allow_anonymous": True}}})  # fmt: skip
-            await self._broker.start()
-
-        asyncio.run_coroutine_threadsafe(start(), self._loop).result(timeout=10)
-
-    def stop(self) -> None:
-        if self._broker is not None:
-            asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
 
 
 def run_demo(config: Config, base: Path, load: Callable[[Config, Path], object], texts: list[str]) -> int:
@@ -100,7 +63,7 @@ def run_demo(config: Config, base: Path, load: Callable[[Config, Path], object],
         elif message.topic.startswith(("cmnd/", "zigbee2mqtt/", "home/", "valetudo/")):
             print(f"  device: {message.topic}  {payload}")
 
-    watcher = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+    watcher = new_client(protocol="3.1.1")
     watcher.on_message = on_message
     watcher.connect("127.0.0.1", port)
     watcher.subscribe("#", 1)

@@ -7,25 +7,17 @@ import json
 import threading
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
 from ..config import Config
 from ..errors import AssistantError
-from ..mqtt import Credentials
+from ..mqtt import Credentials, Topics, new_client
 
 
 def fetch_devices(config: Config, timeout_s: float = 5.0) -> list[dict]:
-    topic = f"{config.mqtt.prefix}/{config.site.id}/devices"
+    topic = Topics.of(config.mqtt, config.site.id).devices
     got: list[bytes] = []
     done = threading.Event()
-    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
-    credentials = Credentials.from_environment()
-    if credentials.username is not None:
-        client.username_pw_set(credentials.username, credentials.password)
-    if config.mqtt.tls is not None:
-        client.tls_set(ca_certs=config.mqtt.tls.ca_file, certfile=config.mqtt.tls.cert_file,
-                       keyfile=config.mqtt.tls.key_file)  # fmt: skip
-        client.tls_insecure_set(not config.mqtt.tls.check_hostname)
+    client = new_client(config.mqtt, Credentials.from_environment(), protocol="3.1.1")
     client.on_connect = lambda c, *_: c.subscribe(topic, 1)
 
     def on_message(c: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Asr
-from ..errors import ModelError
-from ..messages import Transcript, Utterance
+from ...config import Asr
+from ...core.messages import Transcript, Utterance
+from ...errors import ModelError
 from . import COMMAND_WORDS
 
 log = logging.getLogger(__name__)

@@ -3,14 +3,15 @@ with hassil's latency on the same sentences in the same run. Figures are printed
 
 from __future__ import annotations
 
+import json
 import resource
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
-from .config import Config
-from .devices import Registry
+from ..config import Config
+from ..devices import Registry
 from .evaluate import HassilPeer, load_examples
 
 
@@ -31,8 +32,8 @@ def _row(name: str, samples: list[float]) -> str:
 
 
 def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
-    from .understanding.model import NluModel
-    from .understanding.parser import Context, Understander
+    from ..understanding.model import NluModel
+    from ..understanding.parser import Context, Understander
 
     rss_before = _rss_mb()
     started = time.perf_counter()
@@ -78,33 +79,15 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
     return 0
 
 
-def _mosquitto_binary() -> str | None:
-    import shutil
-
-    found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    return found if Path(found).exists() else None
-
-
-def _start_mosquitto(binary: str, port: int) -> Any:
-    """A mosquitto of the benchmark's own on a loopback port, with a config in a temporary folder."""
-    import subprocess
-    import tempfile
-
-    conf = Path(tempfile.mkdtemp(prefix="assistant-bench-")) / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    return subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def _own_mosquitto(benchmark: str) -> tuple[int, Any] | None:
-    """(port, process) of a mosquitto started for ``benchmark``; None, said, when mosquitto is not installed."""
-    from .demo import free_port
+    """(port, broker) of a mosquitto started for ``benchmark``; None, said, when mosquitto is not installed."""
+    from .broker import Mosquitto, mosquitto_binary
 
-    binary = _mosquitto_binary()
-    if binary is None:
+    if mosquitto_binary() is None:
         print(f"{benchmark}: mosquitto is not installed")
         return None
-    port = free_port()
-    return port, _start_mosquitto(binary, port)
+    broker = Mosquitto().start()
+    return broker.port, broker
 
 
 def _prefix(data: dict[str, Any]) -> str:
@@ -138,7 +121,8 @@ def _wait_for_port(port: int) -> None:
             time.sleep(0.05)
 
 
-UNIT = Path(__file__).resolve().parent.parent / "systemd" / "assistant.service"
+UNIT = Path("systemd") / "assistant.service"
+"""The unit whose ``Environment=`` the service benchmark uses: from the checkout the benchmark is run in."""
 
 
 def unit_environment(unit: Path = UNIT) -> dict[str, str]:
@@ -185,8 +169,7 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int) -> int:
     import tempfile
     import threading
 
-    import paho.mqtt.client as paho
-    from paho.mqtt.enums import CallbackAPIVersion
+    from ..mqtt import new_client
 
     started_broker = _own_mosquitto("service benchmark")
     if started_broker is None:
@@ -197,7 +180,7 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int) -> int:
     prefix = _prefix(data)
     _wait_for_port(port)
     online = threading.Event()
-    watcher = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+    watcher = new_client()
     watcher.on_message = lambda c, u, m: online.set() if m.payload == b"online" else None
     watcher.connect("127.0.0.1", port)
     watcher.subscribe(f"{prefix}/status", 1)
@@ -235,8 +218,7 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int) -> int:
     finally:
         watcher.loop_stop()
         watcher.disconnect()
-        broker.kill()
-        broker.wait(5)
+        broker.stop()
     engine = data.get("asr", {}).get("engine", "auto")
     print(f"\nvoice service (asr.engine {engine}, a subprocess with audio.input set, {runs} starts)")
     print(f"{'start to ready, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
@@ -258,22 +240,15 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
     import threading
 
     import paho.mqtt.client as paho
-    from paho.mqtt.enums import CallbackAPIVersion
 
-    from .demo import EmbeddedBroker, free_port
+    from ..mqtt import new_client
+    from .broker import EmbeddedBroker, Mosquitto, free_port, mosquitto_binary
 
-    port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
-    mosquitto = _mosquitto_binary()
-    broker_proc = None
-    embedded = None
-    if mosquitto:
-        broker_proc = _start_mosquitto(mosquitto, port)
-        broker_name = "mosquitto"
-    else:
-        embedded = EmbeddedBroker(port)
-        embedded.start()
-        broker_name = "amqtt (embedded)"
+    mosquitto = mosquitto_binary() is not None
+    broker: Mosquitto | EmbeddedBroker = Mosquitto().start() if mosquitto else EmbeddedBroker(free_port()).start()
+    port = broker.port
+    broker_name = "mosquitto" if mosquitto else "amqtt (embedded)"
     data = _bench_config(config_path, model, port, workdir, protocol="5" if mosquitto else "3.1.1")
     _wait_for_port(port)
     started = time.perf_counter()
@@ -293,18 +268,14 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
         elif message.topic == f"{prefix}/status" and message.payload == b"online":
             online.set()
 
-    from .mqtt import _no_delay
-
     # Two clients, as in a real home: one sends commands (a phone, Home Assistant), the other stands for
     # the devices (zigbee2mqtt). One client doing both would measure its own delayed ACKs.
-    devices = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
-    devices.on_socket_open = _no_delay
+    devices = new_client()
     devices.on_message = on_message
     devices.connect("127.0.0.1", port)
     devices.subscribe([(t, 1) for t in wanted] + [(f"{prefix}/status", 1)])
     devices.loop_start()
-    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
-    client.on_socket_open = _no_delay
+    client = new_client()
     client.connect("127.0.0.1", port)
     client.loop_start()
     try:
@@ -330,10 +301,7 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
             c.disconnect()
         service.terminate()
         service.wait(10)
-        if broker_proc:
-            broker_proc.kill()
-        if embedded:
-            embedded.stop()
+        broker.stop()
     print(f"\ncommand-to-device latency over {broker_name} ({commands} commands, service as a subprocess)")
     print(f"{'latency, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
     print(_row("command -> device message", samples))
@@ -341,7 +309,7 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
     return 0
 
 
-def run_voice_bench(config: Config, base: Path, load_voice: Any, files: list[Path], runs: int) -> int:
+def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int) -> int:
     """Voice figures: end of speech to device message over a real mosquitto (audio fed at real-time pace,
     so the end-of-speech silence is waited for as with a microphone), recognition real-time factor,
     model load time and peak memory with the recogniser and the language model loaded."""
@@ -349,46 +317,57 @@ def run_voice_bench(config: Config, base: Path, load_voice: Any, files: list[Pat
 
     import numpy as np
     import paho.mqtt.client as paho
-    from paho.mqtt.enums import CallbackAPIVersion
 
-    from .audio import read_wav, split
-    from .mqtt import _no_delay
+    from ..app import load_understanding
+    from ..core.events import SpokenCommand
+    from ..mqtt import new_client
+    from ..service.daemon import Daemon
+    from ..voice.asr import load_recognizer
+    from ..voice.audio import read_wav, split
+    from ..voice.pipeline import Ears
+    from ..voice.vad import SileroVad
 
     started_broker = _own_mosquitto("voice benchmark")
     if started_broker is None:
         return 1
     port, broker = started_broker
     arrivals: list[float] = []
+    replies: list[str] = []
     arrived = threading.Event()
+    service_config = config.model_copy(update={"mqtt": config.mqtt.model_copy(update={
+        "host": "127.0.0.1", "port": port, "tls": None, "commands_per_minute": 6000})})  # fmt: skip
+    reply_topic = f"{config.mqtt.prefix}/{config.site.id}/reply"
 
     def on_message(client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        if message.topic == reply_topic:
+            replies.append(json.loads(message.payload).get("text", ""))
+            return
         arrivals.append(time.perf_counter())
         arrived.set()
 
-    devices = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
-    sender = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
-    for client in (devices, sender):
-        client.on_socket_open = _no_delay
+    devices = new_client()
     devices.on_message = on_message
-    time.sleep(0.3)
     devices.connect("127.0.0.1", port)
-    sender.connect("127.0.0.1", port)
     device_topics = sorted({f"{d.topic}/set" for d in config.devices if d.protocol == "zigbee2mqtt"})
-    devices.subscribe([(t, 1) for t in device_topics])
+    devices.subscribe([(t, 1) for t in [*device_topics, reply_topic]])
     devices.loop_start()
-    sender.loop_start()
-
-    def publish(actions: Any) -> None:
-        for action in actions:
-            sender.publish(action.topic, action.payload, qos=action.qos)
-
+    service: Daemon | None = None
+    thread = None
     try:
         started = time.perf_counter()
-        pipeline = load_voice(config, base, publish)
+        # the shipped path: the microphone's front half (Ears), then the service's bus, session and link
+        service = Daemon(service_config, load_understanding(config, base))
+        recognizer = load_recognizer(config.asr, service.registry, config.wake.spoken)
+        ears = Ears(config, recognizer, SileroVad())
         load_s = time.perf_counter() - started
+        thread = threading.Thread(target=service.run, kwargs={"install_signals": False}, daemon=True)
+        thread.start()
+        if not service.link.wait_connected(10):
+            print("voice benchmark: the service did not connect to the broker")
+            return 1
         speaker = None
         if config.tts.engine != "none" and config.tts.speak_replies:
-            from .tts import Speaker
+            from ..voice.tts import Speaker
 
             speaker = Speaker(config.tts)  # the replies are synthesised (not played) so memory counts the voice
         e2e: list[float] = []
@@ -398,32 +377,42 @@ def run_voice_bench(config: Config, base: Path, load_voice: Any, files: list[Pat
         for path in files:
             samples = np.concatenate([read_wav(path), silence])
             for _ in range(runs):
-                pipeline.reset()
+                ears.reset()
                 arrivals.clear()
                 arrived.clear()
+                replies.clear()
                 t0 = time.perf_counter()
-                rows = []
+                heard = []
                 for chunk in split(samples, 0.0, 512):
                     due = t0 + (chunk.timestamp_ms + chunk.duration_ms) / 1000
                     pause = due - time.perf_counter()
                     if pause > 0:
                         time.sleep(pause)  # real-time pace, as a microphone delivers
-                    rows += pipeline.feed(chunk)
-                rows += pipeline.finish()
-                acted = [r for r in rows if r.get("actions")]
-                if acted and arrived.wait(5):
-                    e2e.append((arrivals[0] - (t0 + acted[0]["end_ms"] / 1000)) * 1000)
-                for row in rows:
-                    if speaker is not None and row["reply"]:
-                        speaker.synthesize(row["reply"])
-                    asr_ms.append(row["timings_ms"]["asr"])
-                    rtf.append(row["timings_ms"]["asr"] / max(1.0, row["end_ms"] - row["start_ms"]))
+                    for h in ears.feed(chunk):
+                        if h.decision.command:
+                            service.submit(SpokenCommand(h.decision.command))
+                        heard.append(h)
+                for h in ears.finish():
+                    if h.decision.command:
+                        service.submit(SpokenCommand(h.decision.command))
+                    heard.append(h)
+                commanded = [h for h in heard if h.decision.command]
+                if commanded and arrived.wait(5):
+                    e2e.append((arrivals[0] - (t0 + commanded[0].utterance.end_ms / 1000)) * 1000)
+                time.sleep(0.05)  # the reply follows the device message
+                for text in replies if speaker is not None else []:
+                    speaker.synthesize(text)  # type: ignore[union-attr]
+                for h in heard:
+                    asr_ms.append(h.transcript.asr_ms)
+                    rtf.append(h.transcript.asr_ms / max(1.0, h.utterance.end_ms - h.utterance.start_ms))
     finally:
-        for client in (devices, sender):
-            client.loop_stop()
-            client.disconnect()
-        broker.kill()
-        broker.wait(5)
+        if service is not None:
+            service.stop()
+        if thread is not None:
+            thread.join(5)
+        devices.loop_stop()
+        devices.disconnect()
+        broker.stop()
     print(f"\nvoice: {config.asr.engine} recognition, {len(files)} files x {runs} runs, audio fed at real-time pace")
     print(f"models loaded and warmed (VAD, recogniser, language model): {load_s * 1000:.0f} ms")
     print(f"peak RSS with all of them loaded{' and the replies synthesised' if speaker else ''}: {_rss_mb():.0f} MB")
@@ -442,13 +431,13 @@ def run_vosk_bench(config: Config, files: list[Path], model: str) -> int:
     end-of-speech silence waited for)."""
     import numpy as np
 
-    from . import models
-    from .asr import phrases
-    from .asr.vosk import VoskRecognizer
-    from .audio import read_wav, split
-    from .devices import Registry
-    from .vad import SileroVad
-    from .voice import Ears
+    from .. import models
+    from ..devices import Registry
+    from ..voice.asr import phrases
+    from ..voice.asr.vosk import VoskRecognizer
+    from ..voice.audio import read_wav, split
+    from ..voice.pipeline import Ears
+    from ..voice.vad import SileroVad
 
     folder = Path(model) if Path(model).is_dir() else models.locate(model)
     recognizer = VoskRecognizer(config.asr.model_copy(update={"engine": "vosk"}), folder,

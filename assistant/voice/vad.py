@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import Audio
+from ..core.messages import AudioChunk, Utterance
+from ..errors import ModelError
 from .audio import CHUNK_SAMPLES, RATE_HZ, Framer
-from .config import Audio
-from .errors import ModelError
-from .messages import AudioChunk, Utterance
 
 log = logging.getLogger(__name__)
 

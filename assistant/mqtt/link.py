@@ -11,59 +11,18 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
-from .config import Mqtt
-from .errors import ConfigError
-from .messages import Action
+from ..config import Mqtt
+from ..core.messages import Action
+from .client import new_client
+from .credentials import Credentials
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str | None = None
-    password: str | None = None
-
-    @classmethod
-    def from_environment(cls, environ: dict[str, str] | None = None) -> Credentials:
-        """ASSISTANT_MQTT_USERNAME / ASSISTANT_MQTT_PASSWORD, else systemd credentials
-        ($CREDENTIALS_DIRECTORY/mqtt_username and mqtt_password)."""
-        env = os.environ if environ is None else environ
-        values: dict[str, str | None] = {}
-        for key in ("username", "password"):
-            value = env.get(f"ASSISTANT_MQTT_{key.upper()}")
-            directory = env.get("CREDENTIALS_DIRECTORY")
-            if value is None and directory:
-                path = Path(directory) / f"mqtt_{key}"
-                try:
-                    value = path.read_text(encoding="utf-8").strip()
-                except FileNotFoundError:
-                    value = None
-                except OSError as exc:
-                    raise ConfigError(f"{path}: cannot read credential: {exc}") from None
-            values[key] = value or None  # an empty credential (systemd SetCredential= default) is none
-        if values["password"] is not None and values["username"] is None:
-            raise ConfigError("an MQTT password is set but no username (ASSISTANT_MQTT_USERNAME)")
-        return cls(values["username"], values["password"])
-
-
-def _no_delay(client: paho.Client, userdata: object, sock: object) -> None:
-    """Commands are small and latency matters: no Nagle delay (it costs ~40 ms against delayed ACKs)."""
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[attr-defined]
-    except (OSError, AttributeError):  # not a TCP socket (a websocket or TLS wrapper without it)
-        pass
 
 
 class MqttLink:
@@ -77,7 +36,7 @@ class MqttLink:
         status_topic: str,
         *,
         subscriptions: Callable[[], Iterable[str]],
-        on_message: Callable[[str, bytes], None],
+        on_message: Callable[[str, bytes, bool], None],  # (topic, payload, retained), on paho's thread
         on_connection: Callable[[bool], None] = lambda up: None,
         credentials: Credentials | None = None,
     ) -> None:
@@ -90,32 +49,10 @@ class MqttLink:
         self._deadlines: dict[int, float] = {}
         self._deadline_lock = threading.Lock()
         self._stopping = False
-        v5 = config.protocol == "5"
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
-            clean_session=None if v5 else True,
-        )
+        client = new_client(config, credentials, client_id)
         client.will_set(status_topic, "offline", qos=1, retain=True)
         client.reconnect_delay_set(min_delay=max(1, round(config.reconnect_min_s)),
                                    max_delay=max(1, round(config.reconnect_max_s)))  # fmt: skip
-        credentials = credentials or Credentials()
-        if credentials.username is not None:
-            client.username_pw_set(credentials.username, credentials.password)
-        if config.tls is not None:
-            try:
-                client.tls_set(
-                    ca_certs=config.tls.ca_file,
-                    certfile=config.tls.cert_file,
-                    keyfile=config.tls.key_file,
-                    cert_reqs=ssl.CERT_REQUIRED,
-                    tls_version=ssl.PROTOCOL_TLS_CLIENT,
-                )
-            except (OSError, ssl.SSLError, ValueError) as exc:
-                raise ConfigError(f"mqtt.tls: {exc}") from None
-            client.tls_insecure_set(not config.tls.check_hostname)
-        client.on_socket_open = _no_delay
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_message = self._handle_message
@@ -200,7 +137,12 @@ class MqttLink:
             self._on_connection(False)
 
     def _handle_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
-        self._on_message(message.topic, bytes(message.payload))
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:  # a topic that is not UTF-8 names nothing of ours
+            log.warning("dropped a message whose topic is not UTF-8")
+            return
+        self._on_message(topic, bytes(message.payload), bool(message.retain))
 
     def _handle_publish(self, client: paho.Client, userdata: object, mid: int, reason: object,
                         properties: object) -> None:  # fmt: skip

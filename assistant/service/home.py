@@ -1,0 +1,107 @@
+"""The home as the service knows it: the configured devices, the discovered ones and their live state.
+
+Pure bookkeeping on the main thread: it takes state reports and discovery messages, rebuilds the
+registry, and says which state topics to subscribe to; the daemon does the I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..config import Config
+from ..core.events import DiscoveryMessage, StateReport
+from ..devices import Registry
+from ..devices.discovery import from_ha_discovery, from_zigbee2mqtt
+from ..devices.state import parse_state, state_topics
+from ..mqtt.topics import Topics
+from .bus import Counters
+
+
+class Home:
+    def __init__(self, config: Config, counters: Counters) -> None:
+        self.config = config
+        self.counters = counters
+        self.live_state: dict[str, dict[str, Any]] = {}
+        self.discovered: dict[str, Any] = {}
+        self.z2m_devices: list[Any] = []
+        self.state_routes: dict[str, list[str]] = {}
+        """State topic -> the devices reporting on it. Replaced whole on each rebuild (read from paho's thread)."""
+        self.rebuild()
+
+    @property
+    def topics(self) -> Topics:
+        return Topics.of(self.config.mqtt, self.config.site.id)
+
+    def reconfigure(self, config: Config) -> list[str]:
+        self.config = config
+        return self.rebuild()
+
+    def rebuild(self) -> list[str]:
+        """The registry again from config, discovery and live state; returns the state topics that are new."""
+        discovered = [d for d in self.discovered.values() if d is not None]
+        discovered += from_zigbee2mqtt(self.z2m_devices, self.config.mqtt.zigbee2mqtt_base)
+        self.registry = Registry.from_config(self.config).with_devices(discovered).with_state(self.live_state)
+        routes: dict[str, list[str]] = {}
+        for device in self.registry.devices:
+            for topic in state_topics(device):
+                routes.setdefault(topic, []).append(device.id)
+        added = sorted(set(routes) - set(self.state_routes))
+        self.state_routes = routes
+        return added
+
+    def subscriptions(self) -> list[str]:
+        topics = self.topics
+        subscriptions = [*topics.inputs, *self.state_routes]
+        if self.config.mqtt.discovery:
+            subscriptions += topics.discovery
+        return subscriptions
+
+    def device_rows(self) -> list[dict[str, Any]]:
+        """What ``<prefix>/<site>/devices`` holds."""
+        configured = {d.id for d in self.config.devices}
+        return [{"id": d.id, "name": d.name, "area": d.area, "domain": d.domain, "device_class": d.device_class,
+                 "protocol": d.protocol, "source": "config" if d.id in configured else "discovery",
+                 "state": dict(self.registry.state(d.id))} for d in self.registry.devices]  # fmt: skip
+
+    def report(self, event: StateReport) -> bool:
+        """Take a state report; True when some device's state changed."""
+        try:
+            text = event.payload.decode("utf-8")
+        except UnicodeDecodeError:
+            self.counters.count("invalid_utf8", f"state on {event.topic}")
+            return False
+        updates = {}
+        for device_id in self.state_routes.get(event.topic, []):
+            try:
+                attrs = parse_state(self.registry.device(device_id), event.topic, text)
+            except (ValueError, RecursionError):
+                self.counters.count("invalid_json", f"state on {event.topic}")
+                return False
+            if attrs:
+                self.live_state.setdefault(device_id, {}).update(attrs)
+                updates[device_id] = attrs
+        if updates:
+            self.registry = self.registry.with_state(updates)
+        return bool(updates)
+
+    def discover(self, event: DiscoveryMessage) -> list[str] | None:
+        """Take a discovery message; None when nothing changed, else the new state topics (maybe none)."""
+        topic = event.topic
+        try:
+            data = json.loads(event.payload.decode("utf-8")) if event.payload else None
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            self.counters.count("invalid_json", f"discovery on {topic}")
+            return None
+        if topic == self.topics.zigbee2mqtt_devices:
+            self.z2m_devices = data if isinstance(data, list) else []
+        elif data is None:
+            if self.discovered.pop(topic, None) is None:
+                return None
+        else:
+            device = from_ha_discovery(topic, data, self.config.mqtt.discovery_prefix)
+            if device is None:
+                self.counters.count("bad_discovery", topic)
+                return None
+            self.discovered[topic] = device
+        return self.rebuild()

@@ -1,0 +1,134 @@
+"""Every English sentence the assistant says, in one place (Home Assistant's reply style).
+
+Pure functions of what happened; the intent handlers (``plan``), the parser's policy and the session
+(confirmations, timers) all take their words from here, so one phrase is never written twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+NOT_UNDERSTOOD = "Sorry, I didn't understand that."
+NOT_SURE = "Sorry, I'm not sure what you meant."
+CANCELLED = "OK, I won't."
+NOTHING_TO_CONFIRM = "OK."
+
+
+class Named(Protocol):
+    name: str
+    area: str | None
+    domain: str
+
+
+def the(name: str) -> str:
+    return name if name.lower().startswith("the ") else f"the {name}"
+
+
+def names_of(devices: Sequence[Named]) -> str:
+    names = [the(d.name) for d in devices]
+    if len(names) == 1:
+        return names[0]
+    if len(names) <= 3:
+        return ", ".join(names[:-1]) + " and " + names[-1]
+    areas = {d.area for d in devices}
+    kind = {"light": "lights", "cover": "covers", "fan": "fans", "switch": "switches"}.get(devices[0].domain, "devices")
+    where = f" in the {areas.pop()}" if len(areas) == 1 and None not in areas else ""
+    return f"{len(names)} {kind}{where}"
+
+
+def pct(value: float) -> str:
+    return f"{int(round(value))}%"
+
+
+def degrees(value: float, unit: str) -> str:
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{text} °{unit}"
+
+
+def sentence(parts: Sequence[str], joiner: str = ", ") -> str:
+    """Parts joined ("a, b and c"), first letter up, full stop."""
+    text = parts[0] if len(parts) == 1 else joiner.join(parts[:-1]) + " and " + parts[-1]
+    return text[0].upper() + text[1:] + "."
+
+
+def duration_words(seconds: float) -> str:
+    """``5400`` -> "1 hour and 30 minutes"."""
+    seconds = int(round(seconds))
+    parts = []
+    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+        n, seconds = divmod(seconds, size)
+        if n:
+            parts.append(f"{n} {unit}{'s' if n != 1 else ''}")
+    return " and ".join(parts) if parts else "0 seconds"
+
+
+def timer_label(duration_s: float) -> str:
+    """ "10-minute timer", "1 hour and 30 minutes timer" """
+    words = duration_words(duration_s)
+    if " and " not in words:
+        count, unit = words.split(" ", 1)
+        words = f"{count}-{unit.rstrip('s')}"
+    return f"{words} timer"
+
+
+# -- confirmations and delivery ----------------------------------------------------------------
+
+
+def confirm_question(verb: str, devices: Sequence[Named]) -> str:
+    return f"Are you sure you want to {verb} {names_of(devices)}?"
+
+
+def not_delivered(names: Sequence[str]) -> str:
+    return f"Sorry, I couldn't reach {', '.join(sorted(set(names)))}: the broker is not available."
+
+
+def too_late() -> str:
+    return "Sorry, that came too late to act on safely, so I did nothing."
+
+
+# -- timers ------------------------------------------------------------------------------------
+
+
+def timer_reply(intent: str, *, duration_s: float | None = None, label: str | None = None, known: bool = False,
+                count: int = 0, status: str | None = None) -> str:  # fmt: skip
+    """The reply to a timer intent. ``known``: the running timers are known (the session), so ``label``
+    (the timer acted on, None when there was none), ``count`` and ``status`` are the truth; otherwise
+    (``assistant parse``, which cannot see them) the reply says what was asked."""
+    if intent == "HassStartTimer":
+        return f"Timer set for {duration_words(duration_s)}." if duration_s else "For how long?"
+    if intent in ("HassIncreaseTimer", "HassDecreaseTimer"):
+        up = intent == "HassIncreaseTimer"
+        if not duration_s:
+            return "By how much?" if known else f"{'Added time to' if up else 'Took time off'} the timer."
+        if known and label is None:
+            return "There's no timer running."
+        return f"{'Added' if up else 'Took'} {duration_words(duration_s)} {'to' if up else 'off'} the timer."
+    if intent == "HassTimerStatus":
+        return status if known and status else "No timers are running."
+    if not known:
+        return {"HassCancelTimer": "Timer cancelled.", "HassCancelAllTimers": "All timers cancelled.",
+                "HassPauseTimer": "Timer paused.", "HassUnpauseTimer": "Timer resumed."}[intent]  # fmt: skip
+    if intent == "HassCancelAllTimers":
+        return f"Cancelled {count} timer{'s' if count != 1 else ''}." if count else "There's no timer running."
+    if label is None:
+        return {"HassCancelTimer": "There's no timer running.", "HassPauseTimer": "There's no running timer to pause.",
+                "HassUnpauseTimer": "There's no paused timer."}[intent]  # fmt: skip
+    verb = {"HassCancelTimer": "Cancelled", "HassPauseTimer": "Paused", "HassUnpauseTimer": "Resumed"}[intent]
+    return f"{verb} the {label}."
+
+
+def timer_status(parts: Sequence[tuple[float, str, bool]]) -> str:
+    """``(seconds left, label, paused)`` per timer."""
+    if not parts:
+        return "No timers are running."
+    said = [f"{duration_words(left)} left on the {label}" + (" (paused)" if paused else "") for left, label, paused in parts]
+    return "There's " + "; ".join(said) + "."
+
+
+def timer_done(label: str) -> str:
+    return f"Your {label} is done."
+
+
+def too_many_timers(limit: int) -> str:
+    return f"Sorry, {limit} timers are already running."
