@@ -78,7 +78,7 @@ class Understander:
             label = _label_of(previous)
             intent = previous.intent
         elif previous is not None and previous.targets and (on_off := _ON_OFF_RE.search(cleaned)) \
-                and intent in (None, "HassCancelTimer", "HassPauseTimer", "HassUnpauseTimer"):
+                and intent in (None, "HassTurnOn", "HassTurnOff", "HassCancelTimer", "HassPauseTimer", "HassUnpauseTimer"):
             # "turn it off" right after a device command means that device, not a timer
             label = intent = "HassTurnOn" if on_off.group(2).lower() == "on" else "HassTurnOff"
             from_context = True
