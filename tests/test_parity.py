@@ -16,7 +16,7 @@ from assistant.cli import main
 from assistant.understanding.context import Context, Previous
 
 from .conftest import CONFIG
-from .test_daemon import PREFIX, device_messages, send
+from .test_daemon import PREFIX, broker, daemon, device_messages, observer, send  # noqa: F401 (fixtures)
 
 SEQUENCE = ["Turn on the living room lamp.", "Now turn it off.", "Please unlock the front door.", "Yes, please."]
 
@@ -65,7 +65,7 @@ def test_process_carries_the_conversation_across_files(spoken, capsys, understan
     assert got == via_parse(understander, registry)
 
 
-def test_parse_process_and_the_service_send_the_same_messages(daemon, observer, understander, registry):
+def test_parse_process_and_the_service_send_the_same_messages(daemon, observer, understander, registry):  # noqa: F811
     expected = via_parse(understander, registry)
     assert len(expected) == 3
     mark = observer.mark()
@@ -74,6 +74,3 @@ def test_parse_process_and_the_service_send_the_same_messages(daemon, observer, 
     got = [(t, p.decode()) for t, p in device_messages(observer, mark, daemon) if not t.startswith(PREFIX)]
     assert got == expected
 
-
-# the service fixtures, shared with test_daemon
-from .test_daemon import broker, daemon, observer  # noqa: E402,F401
