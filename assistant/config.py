@@ -212,6 +212,27 @@ class Mqtt(_Model):
     zigbee2mqtt_base: str = "zigbee2mqtt"
 
 
+class Discovery(_Model):
+    """Which devices announced over MQTT (mqtt.discovery) are taken in. Whatever is taken in never commands
+    a configured device's topics, the assistant's own, the discovery prefix or the Zigbee2MQTT bridge
+    (assistant.devices.trust)."""
+
+    allow: list[str] = Field(default_factory=list,
+                             description="Glob patterns (fnmatch, case-insensitive) matched against a discovered "
+                                         "device's id (light.porch), its name, its discovery topic and, for "
+                                         "zigbee2mqtt, its base topic; a device matching none is ignored. Empty "
+                                         "(the default): every device may be discovered. Ids and names are chosen "
+                                         "by whoever publishes the announcement: with broker ACLs, allow topics.")  # fmt: skip
+    max_devices: int = Field(500, ge=0, le=100_000, description="Discovered devices beyond this many are refused.")
+
+    @field_validator("allow")
+    @classmethod
+    def _patterns(cls, patterns: list[str]) -> list[str]:
+        if any(not p.strip() for p in patterns):
+            raise ValueError("an allow pattern cannot be empty")
+        return patterns
+
+
 class Daemon(_Model):
     follow_up_s: float = Field(20.0, ge=0, le=300, description="'turn it off' refers to the last command this long.")
     watchdog: bool = True
@@ -293,6 +314,7 @@ class Config(_Model):
     understanding: Understanding = Field(default_factory=Understanding)  # type: ignore[arg-type]
     confirm: Confirm = Field(default_factory=Confirm)  # type: ignore[arg-type]
     mqtt: Mqtt = Field(default_factory=Mqtt)  # type: ignore[arg-type]
+    discovery: Discovery = Field(default_factory=Discovery)  # type: ignore[arg-type]
     daemon: Daemon = Field(default_factory=Daemon)  # type: ignore[arg-type]
     audio: Audio = Field(default_factory=Audio)  # type: ignore[arg-type]
     asr: Asr = Field(default_factory=Asr)  # type: ignore[arg-type]

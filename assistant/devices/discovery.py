@@ -1,6 +1,11 @@
 """Device discovery: Home Assistant MQTT discovery messages and Zigbee2MQTT's ``bridge/devices``
 become registry devices, so a home with Zigbee2MQTT or Tasmota needs no hand-written list.
-config.yaml wins over anything discovered (see Registry.with_devices)."""
+config.yaml wins over anything discovered (see Registry.with_devices).
+
+The input is whatever anyone on the broker published: these functions never raise on it. A message
+they cannot read, or whose names are not clean text (``trust.text_problem``), gives no device.
+What a readable device may then do (its topics, its payloads) is decided by ``trust.TopicGuard.vet``,
+which every discovered device goes through before it is used."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..config import CommandTemplate, Device
+from .trust import text_problem
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +37,22 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "device"
 
 
+class _Unusable(Exception):
+    """A discovery message this module cannot turn into a device (never leaves the module)."""
+
+
 def _expand(payload: dict[str, Any]) -> dict[str, Any]:
+    """Abbreviated keys spelt out, and a ``~`` at the start or end of a ``*_topic`` replaced by the
+    base (once, as Home Assistant does). One level only: nested objects are expanded by the caller."""
     base = payload.get("~")
     out: dict[str, Any] = {}
     for key, value in payload.items():
         key = _ABBREVIATIONS.get(key, key)
-        if isinstance(value, dict):
-            value = _expand(value)
-        if isinstance(value, str) and base is not None and key.endswith("_topic"):
-            value = value.replace("~", base) if value.startswith("~") or value.endswith("~") else value
+        if isinstance(value, str) and isinstance(base, str) and isinstance(key, str) and key.endswith("_topic"):
+            if value.startswith("~"):
+                value = base + value[1:]
+            elif value.endswith("~"):
+                value = value[:-1] + base
         out[key] = value
     return out
 
@@ -48,16 +61,33 @@ def _escape(payload: str) -> str:
     return payload.replace("{", "{{").replace("}", "}}")
 
 
+def _clean(value: Any, what: str) -> str:
+    """``value`` as a name the registry can hold, or _Unusable."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise _Unusable(f"its {what} is {problem}")
+    return str(value).strip()
+
+
 def from_ha_discovery(topic: str, payload: Any, prefix: str = "homeassistant") -> Device | None:
-    """One ``<prefix>/<component>/[<node_id>/]<object_id>/config`` message -> a generic device."""
+    """One ``<prefix>/<component>/[<node_id>/]<object_id>/config`` message -> a generic device, or None."""
     parts = topic.split("/")
     if len(parts) not in (4, 5) or parts[0] != prefix or parts[-1] != "config" or not isinstance(payload, dict):
         return None
     component = parts[1]
     if component not in _DOMAINS:
         return None
-    data = _expand(payload)
-    device_info: dict[str, Any] = data["device"] if isinstance(data.get("device"), dict) else {}
+    try:
+        return _ha_device(component, parts, _expand(payload))
+    except _Unusable as exc:
+        log.info("ignoring discovery message on %.120r: %s", topic, exc)
+    except ValidationError as exc:
+        log.info("ignoring discovery message on %.120r: %.200s", topic, exc.errors()[0]["msg"])
+    return None
+
+
+def _ha_device(component: str, parts: list[str], data: dict[str, Any]) -> Device | None:
+    device_info: dict[str, Any] = _expand(data["device"]) if isinstance(data.get("device"), dict) else {}
     name = data.get("name") or device_info.get("name")
     if not isinstance(name, str) or not name.strip():
         return None
@@ -65,11 +95,13 @@ def from_ha_discovery(topic: str, payload: Any, prefix: str = "homeassistant") -
 
     def add(action: str, topic_key: str, payload_text: str) -> None:
         target = data.get(topic_key)
-        if isinstance(target, str) and target:
-            commands[action] = CommandTemplate(topic=target, payload=payload_text)
+        if isinstance(target, str) and target:  # a topic is literal: braces are not template fields
+            commands[action] = CommandTemplate(topic=_escape(target), payload=payload_text)
 
     def text(key: str, default: str) -> str:
         value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise _Unusable(f"its {key} is a {type(value).__name__}, not a payload")
         return _escape(str(value))
 
     if component in ("light", "switch", "fan", "scene"):
@@ -99,47 +131,54 @@ def from_ha_discovery(topic: str, payload: Any, prefix: str = "homeassistant") -
     state_topic = data.get("state_topic") if isinstance(data.get("state_topic"), str) else None
     template = data.get("value_template")
     match = _VALUE_JSON.match(template.strip()) if isinstance(template, str) else None
-    unique = data.get("unique_id") or parts[-2]
+    unique = data.get("unique_id")
+    unique = unique if isinstance(unique, (str, int)) and not isinstance(unique, bool) and str(unique) else parts[-2]
     area = device_info.get("suggested_area")
-    try:
-        return Device(
-            id=f"{component}.{slug(str(unique))}",
-            name=name.strip(),
-            area=area if isinstance(area, str) else None,
-            domain=component,  # type: ignore[arg-type]
-            device_class=data.get("device_class") if isinstance(data.get("device_class"), str) else None,
-            protocol="generic",
-            commands=commands,
-            state_topic=state_topic,
-            state_key=match.group(1) if match else None,
-        )
-    except ValidationError as exc:
-        log.info("ignoring discovery message on %s: %s", topic, exc.errors()[0]["msg"])
-        return None
+    device_class = data.get("device_class")
+    return Device(
+        id=f"{component}.{slug(_clean(str(unique), 'unique id'))}",
+        name=_clean(name, "name"),
+        area=_clean(area, "area") if isinstance(area, str) else None,
+        domain=component,  # type: ignore[arg-type]
+        device_class=_clean(device_class, "device class") if isinstance(device_class, str) else None,
+        protocol="generic",
+        commands=commands,
+        state_topic=state_topic,
+        state_key=match.group(1) if match else None,
+    )
 
 
 _Z2M_KINDS = ("light", "switch", "cover", "lock", "climate", "fan")
 
 
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _strings(entries: list[dict[str, Any]], key: str) -> set[str]:
+    return {v for e in entries if isinstance(v := e.get(key), str)}
+
+
 def from_zigbee2mqtt(devices: Any, base: str = "zigbee2mqtt") -> list[Device]:
-    """Zigbee2MQTT's retained ``<base>/bridge/devices`` list -> zigbee2mqtt devices."""
-    if not isinstance(devices, list):
-        return []
+    """Zigbee2MQTT's retained ``<base>/bridge/devices`` list -> zigbee2mqtt devices (unreadable entries skipped)."""
     out = []
-    for entry in devices:
-        if not isinstance(entry, dict) or entry.get("type") == "Coordinator":
+    for entry in _dicts(devices):
+        if entry.get("type") == "Coordinator":
             continue
         name = entry.get("friendly_name")
         definition = entry.get("definition")
         if not isinstance(name, str) or not isinstance(definition, dict):
             continue
-        exposes = [e for e in definition.get("exposes") or [] if isinstance(e, dict)]
-        kinds = [e.get("type") for e in exposes]
+        if (problem := text_problem(name)) is not None:
+            log.info("ignoring zigbee2mqtt device %.60r: its friendly name is %s", name, problem)
+            continue
+        exposes = _dicts(definition.get("exposes"))
+        kinds = _strings(exposes, "type")
         domain = next((k for k in _Z2M_KINDS if k in kinds), None)
         device_class = None
         features: list[str] | None = None
         if domain is None:
-            names = {e.get("name") for e in exposes}
+            names = _strings(exposes, "name")
             if "contact" in names:
                 domain, device_class = "binary_sensor", "door"
             elif "temperature" in names:
@@ -150,7 +189,7 @@ def from_zigbee2mqtt(devices: Any, base: str = "zigbee2mqtt") -> list[Device]:
                 continue
         if domain == "light":
             light = next(e for e in exposes if e.get("type") == "light")
-            feature_names = {f.get("name") for f in light.get("features") or [] if isinstance(f, dict)}
+            feature_names = _strings(_dicts(light.get("features")), "name")
             features = [f for f, keys in (("brightness", {"brightness"}), ("color", {"color_xy", "color_hs"}),
                                           ("color_temp", {"color_temp"})) if feature_names & keys]  # fmt: skip
         try:
@@ -164,5 +203,5 @@ def from_zigbee2mqtt(devices: Any, base: str = "zigbee2mqtt") -> list[Device]:
                 features=features,  # type: ignore[arg-type]
             ))  # fmt: skip
         except ValidationError as exc:
-            log.info("ignoring zigbee2mqtt device %r: %s", name, exc.errors()[0]["msg"])
+            log.info("ignoring zigbee2mqtt device %.60r: %.200s", name, exc.errors()[0]["msg"])
     return out
