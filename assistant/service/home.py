@@ -14,6 +14,7 @@ from ..core.events import DiscoveryMessage, StateReport
 from ..devices import Registry
 from ..devices.discovery import from_ha_discovery, from_zigbee2mqtt
 from ..devices.state import parse_state, state_topics
+from ..devices.trust import TopicGuard
 from ..mqtt.topics import Topics
 from .bus import Counters
 
@@ -27,6 +28,8 @@ class Home:
         self.z2m_devices: list[Any] = []
         self.state_routes: dict[str, list[str]] = {}
         """State topic -> the devices reporting on it. Replaced whole on each rebuild (read from paho's thread)."""
+        self.guard = TopicGuard.from_config(config)
+        self._refused: set[str] = set()
         self.rebuild()
 
     @property
@@ -35,12 +38,19 @@ class Home:
 
     def reconfigure(self, config: Config) -> list[str]:
         self.config = config
+        self.guard = TopicGuard.from_config(config)
         return self.rebuild()
 
     def rebuild(self) -> list[str]:
         """The registry again from config, discovery and live state; returns the state topics that are new."""
-        discovered = [d for d in self.discovered.values() if d is not None]
-        discovered += from_zigbee2mqtt(self.z2m_devices, self.config.mqtt.zigbee2mqtt_base)
+        candidates = [(d, topic) for topic, d in self.discovered.items() if d is not None]
+        z2m_topic = self.topics.zigbee2mqtt_devices
+        candidates += [(d, z2m_topic) for d in from_zigbee2mqtt(self.z2m_devices, self.config.mqtt.zigbee2mqtt_base)]
+        discovered, refused = self.guard.admit(candidates)  # the trust boundary: assistant.devices.trust
+        for reason in refused:
+            if reason not in self._refused:
+                self.counters.count("discovery_refused", reason)
+        self._refused = set(refused)
         self.registry = Registry.from_config(self.config).with_devices(discovered).with_state(self.live_state)
         routes: dict[str, list[str]] = {}
         for device in self.registry.devices:

@@ -18,7 +18,7 @@ from ..core.messages import Action
 from ..devices import Registry, command_for
 from ..errors import UnsupportedAction
 from . import schema
-from .replies import NOT_UNDERSTOOD, degrees, names_of, pct, sentence, the, timer_reply
+from .replies import NOT_UNDERSTOOD, degrees, names_of, opposite_question, pct, sentence, the, timer_reply
 from .resolve import Resolution, Resolver
 
 
@@ -135,21 +135,49 @@ _ON_VERBS = {"open": "Opened", "lock": "Locked", "activate": "Activated", "start
 _OFF_VERBS = {"close": "Closed", "unlock": "Unlocked", "return_to_base": "Sent home", "turn_off": "Turned off"}
 
 
+_OPENING = re.compile(r"\b(open|opening|unlock|unlatch|raise|lift|disarm)\b", re.I)
+_CLOSING = re.compile(r"\b(close|closing|shut|lock|locking|lower|arm)\b", re.I)
+
+
+def _contradicts(device: Device, action: str, text: str) -> bool:
+    """The verb spoken says the opposite of ``action`` for a lock, cover or valve ("open the front door"
+    for a lock the model would lock). The device's own names are taken out first ("the door lock")."""
+    if device.domain not in ("lock", "cover", "valve"):
+        return False
+    for name in sorted((device.name, *device.aliases), key=len, reverse=True):
+        text = re.sub(re.escape(name), " ", text, flags=re.I)
+    opening, closing = bool(_OPENING.search(text)), bool(_CLOSING.search(text))
+    if action in ("lock", "close"):
+        return opening and not closing
+    if action in ("unlock", "open"):
+        return closing and not opening
+    return False
+
+
 def _turn(on: bool) -> Handler:
     table, verbs = (_ON_ACTIONS, _ON_VERBS) if on else (_OFF_ACTIONS, _OFF_VERBS)
     default = "turn_on" if on else "turn_off"
 
     def handle(req: Request, spec: IntentSpec) -> Outcome:
+        contradicted: list[Device] = []
+
         def action_for(device: Device) -> tuple[str, dict[str, Any]] | None:
             if device.domain in ("sensor", "binary_sensor") or (not on and device.domain == "scene"):
                 return None
-            return table.get(device.domain, default), {}
+            action = table.get(device.domain, default)
+            if _contradicts(device, action, req.text):  # never the opposite of what was said
+                contradicted.append(device)
+                return None
+            return action, {}
 
         def reply(devices: list[Device]) -> str:
             verb = verbs[table.get(devices[0].domain, default)]
             return f"{verb} {names_of(devices)}."
 
-        return _act(req, spec, action_for, reply)
+        outcome = _act(req, spec, action_for, reply)
+        if contradicted and not outcome.actions:
+            return Outcome(opposite_question(contradicted), "unsure", targets=contradicted)
+        return outcome
 
     return handle
 

@@ -79,6 +79,12 @@ def confirm_question(verb: str, devices: Sequence[Named]) -> str:
     return f"Are you sure you want to {verb} {names_of(devices)}?"
 
 
+def opposite_question(devices: Sequence[Named]) -> str:
+    """When the words and the model disagree about the direction: ask, never act."""
+    verbs = "lock or unlock" if devices[0].domain == "lock" else "open or close"
+    return f"Sorry, I'm not sure: should I {verbs} {names_of(devices)}?"
+
+
 def not_delivered(names: Sequence[str]) -> str:
     return f"Sorry, I couldn't reach {', '.join(sorted(set(names)))}: the broker is not available."
 
