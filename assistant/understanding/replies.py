@@ -16,9 +16,16 @@ NOTHING_TO_CONFIRM = "OK."
 
 
 class Named(Protocol):
-    name: str
-    area: str | None
-    domain: str
+    """What a reply needs of a device (``config.Device`` has it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def area(self) -> str | None: ...
+
+    @property
+    def domain(self) -> str: ...
 
 
 def the(name: str) -> str:
