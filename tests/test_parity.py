@@ -39,11 +39,16 @@ def spoken(tmp_path_factory) -> list[Path]:
 
     if importlib.util.find_spec("piper") is None:
         pytest.skip("piper-tts not installed")
+    from piper.config import SynthesisConfig
+
     speaker = Speaker(Tts(engine="piper"))
+    voice = speaker.engine.voice  # type: ignore[union-attr]
+    style = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)  # the voice without its random noise: repeatable
     folder = tmp_path_factory.mktemp("spoken")
     paths = []
     for i, text in enumerate(SEQUENCE):
-        audio, rate = speaker.synthesize(text)
+        audio = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, syn_config=style)])
+        rate = voice.config.sample_rate
         samples = np.concatenate([np.zeros(rate // 2, np.int16), np.asarray(audio, np.int16), np.zeros(rate, np.int16)])
         path = folder / f"{i}.wav"
         with wave.open(str(path), "wb") as out:
