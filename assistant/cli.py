@@ -71,7 +71,8 @@ def _requests(args: argparse.Namespace) -> Iterator[tuple[str, Any, dict[str, An
 
 def cmd_parse(args: argparse.Namespace) -> int:
     from .devices import Registry
-    from .understanding.parser import REPLY_NOT_UNDERSTOOD, Context
+    from .understanding.parser import Context
+    from .understanding.replies import NOT_UNDERSTOOD
 
     config, base = load_config(config_path(args.config))
     understander = load_understanding(config, base)
@@ -84,7 +85,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
                 error = f"bad context: {exc}"
         if error is not None:
             result: dict[str, Any] = {"text": text[:400], "intent": None, "confidence": 0.0, "slots": {}, "targets": [],
-                      "actions": [], "reply": REPLY_NOT_UNDERSTOOD, "outcome": "rejected", "error": error,
+                      "actions": [], "reply": NOT_UNDERSTOOD, "outcome": "rejected", "error": error,
                       "timings_ms": {"total": 0.0}}  # fmt: skip
             if request_id is not None:
                 result = {"id": request_id, **result}

@@ -11,7 +11,7 @@ from .test_daemon import PREFIX, broker, daemon, device_messages, observer, send
 LOCK_TOPIC = "zigbee2mqtt/front_door_lock/set"
 
 
-def discover(observer, topic: str, payload: dict) -> None:
+def discover(observer, topic: str, payload: dict) -> None:  # noqa: F811 (the observer fixture)
     observer.publish(topic, json.dumps(payload), retain=True)
 
 

@@ -12,61 +12,33 @@ from ..config import Mqtt
 class Topics:
     """The service's own topics, all under ``<prefix>/<site>/``, and the discovery topics it reads."""
 
-    base: str
-    discovery_prefix: str = "homeassistant"
-    zigbee2mqtt_base: str = "zigbee2mqtt"
+    status: str
+    command: str
+    intent: str
+    reply: str
+    say: str
+    listen: str
+    timer: str
+    devices: str
+    stats: str
+    discovery_prefix: str
+    zigbee2mqtt_devices: str
 
     @classmethod
     def of(cls, mqtt: Mqtt, site: str) -> Topics:
-        return cls(f"{mqtt.prefix.rstrip('/')}/{site}", mqtt.discovery_prefix, mqtt.zigbee2mqtt_base)
+        base = f"{mqtt.prefix.rstrip('/')}/{site}"
+        own = {name: f"{base}/{name}" for name in
+               ("status", "command", "intent", "reply", "say", "listen", "timer", "devices", "stats")}  # fmt: skip
+        return cls(**own, discovery_prefix=mqtt.discovery_prefix,
+                   zigbee2mqtt_devices=f"{mqtt.zigbee2mqtt_base}/bridge/devices")  # fmt: skip
 
     @property
-    def status(self) -> str:
-        return f"{self.base}/status"
-
-    @property
-    def command(self) -> str:
-        return f"{self.base}/command"
-
-    @property
-    def intent(self) -> str:
-        return f"{self.base}/intent"
-
-    @property
-    def reply(self) -> str:
-        return f"{self.base}/reply"
-
-    @property
-    def say(self) -> str:
-        return f"{self.base}/say"
-
-    @property
-    def listen(self) -> str:
-        return f"{self.base}/listen"
-
-    @property
-    def timer(self) -> str:
-        return f"{self.base}/timer"
-
-    @property
-    def devices(self) -> str:
-        return f"{self.base}/devices"
-
-    @property
-    def stats(self) -> str:
-        return f"{self.base}/stats"
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
+    def inputs(self) -> tuple[str, str, str]:
         """The topics commands are taken from: nothing the assistant publishes may land here."""
         return (self.command, self.say, self.listen)
 
     @property
-    def zigbee2mqtt_devices(self) -> str:
-        return f"{self.zigbee2mqtt_base}/bridge/devices"
-
-    @property
-    def discovery(self) -> tuple[str, ...]:
+    def discovery(self) -> tuple[str, str, str]:
         """Subscriptions for Home Assistant discovery and Zigbee2MQTT's device list."""
         return (f"{self.discovery_prefix}/+/+/config", f"{self.discovery_prefix}/+/+/+/config", self.zigbee2mqtt_devices)
 

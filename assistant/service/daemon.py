@@ -97,7 +97,7 @@ class Daemon:
         self.topics = Topics.of(self.config.mqtt, self.config.site.id)
         self.counters = Counters()
         self.bus = Bus(self.config.daemon.queue_size, self.counters)
-        self.home = Home(self.config, self.counters)
+        self.home = Home(self.config, self.topics, self.counters)
         self.session = Session(self.understander, self.config, self.clock)
         self.limiter = RateLimiter(self.config.mqtt.commands_per_minute, self.clock)
         self.router = Router(self.topics, self.config.mqtt, self.counters, self.bus.put, lambda: self.home.state_routes)

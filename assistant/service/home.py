@@ -20,8 +20,9 @@ from .bus import Counters
 
 
 class Home:
-    def __init__(self, config: Config, counters: Counters) -> None:
+    def __init__(self, config: Config, topics: Topics, counters: Counters) -> None:
         self.config = config
+        self.topics = topics
         self.counters = counters
         self.live_state: dict[str, dict[str, Any]] = {}
         self.discovered: dict[str, Any] = {}
@@ -31,10 +32,6 @@ class Home:
         self.guard = TopicGuard.from_config(config)
         self._refused: set[str] = set()
         self.rebuild()
-
-    @property
-    def topics(self) -> Topics:
-        return Topics.of(self.config.mqtt, self.config.site.id)
 
     def reconfigure(self, config: Config) -> list[str]:
         self.config = config

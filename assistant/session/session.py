@@ -81,9 +81,7 @@ class Turn:
 
 class Session:
     def __init__(self, understander: Understander, config: Config, clock: Callable[[], float] = time.monotonic) -> None:
-        self.understander = understander
-        self.follow_up_s = config.daemon.follow_up_s
-        self.confirm_window_s = config.confirm.window_s
+        self.configure(understander, config)
         self.clock = clock
         self.conversations: OrderedDict[str, Conversation] = OrderedDict()
 

@@ -110,17 +110,6 @@ def _bench_config(config_path: Path, model: Path, port: int, workdir: Path, prot
     return data
 
 
-def _wait_for_port(port: int) -> None:
-    import socket
-
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-
-
 UNIT = Path("systemd") / "assistant.service"
 """The unit whose ``Environment=`` the service benchmark uses: from the checkout the benchmark is run in."""
 
@@ -178,7 +167,6 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     data = _bench_config(config_path, model, port, workdir, audio={"input": "bench: no microphone here"})
     prefix = _prefix(data)
-    _wait_for_port(port)
     online = threading.Event()
     watcher = new_client()
     watcher.on_message = lambda c, u, m: online.set() if m.payload == b"online" else None
@@ -250,7 +238,6 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
     port = broker.port
     broker_name = "mosquitto" if mosquitto else "amqtt (embedded)"
     data = _bench_config(config_path, model, port, workdir, protocol="5" if mosquitto else "3.1.1")
-    _wait_for_port(port)
     started = time.perf_counter()
     service = _spawn_service(workdir / "config.yaml")
     arrived = threading.Event()

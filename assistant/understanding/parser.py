@@ -25,10 +25,7 @@ from .resolve import Resolver, match_area
 MAX_TEXT_CHARS = 400
 """Longer input is not a spoken command: rejected without running the model."""
 
-# kept for callers of the old names
-REPLY_NOT_UNDERSTOOD = NOT_UNDERSTOOD
-REPLY_NOT_SURE = NOT_SURE
-__all__ = ["Context", "Previous", "Understander", "MAX_TEXT_CHARS", "REPLY_NOT_UNDERSTOOD", "REPLY_NOT_SURE"]
+__all__ = ["Context", "Previous", "Understander", "MAX_TEXT_CHARS"]
 
 _ON_OFF_RE = re.compile(r"\b(turn|switch|shut|put|flip)\s+(?:it|them|that|those|this|these)\s+(?:back\s+)?(on|off)\b", re.I)
 _PRONOUN_RE = re.compile(r"\b(it|them|that|those|this|these)\b", re.I)

@@ -223,12 +223,16 @@ def _light_set(req: Request, spec: IntentSpec) -> Outcome:
     return Outcome("Sorry, what should I set the lights to?", "unsupported")
 
 
-def _set_position(req: Request, spec: IntentSpec) -> Outcome:
-    position = req.slots.get("position")
-    if position is None:
-        return Outcome("Sorry, what position?", "unsupported")
-    return _act(req, spec, lambda d: ("set_position", {"position": position}),
-                lambda ds: f"Set {names_of(ds)} to {pct(position)}.")  # fmt: skip
+def _set_percent(slot: str, action: str, what: str) -> Handler:
+    """A percentage slot sent as ``action`` with the same field name ("Set the Blinds to 50%.")."""
+
+    def handle(req: Request, spec: IntentSpec) -> Outcome:
+        value = req.slots.get(slot)
+        if value is None:
+            return Outcome(f"Sorry, what {what}?", "unsupported")
+        return _act(req, spec, lambda d: (action, {slot: value}), lambda ds: f"Set {names_of(ds)} to {pct(value)}.")
+
+    return handle
 
 
 def _climate_set(req: Request, spec: IntentSpec) -> Outcome:
@@ -255,14 +259,6 @@ def _climate_set(req: Request, spec: IntentSpec) -> Outcome:
     value = slots["temperature"]
     return _act(req, spec, lambda d: ("set_temperature", {"temperature": value, "unit": unit}),
                 lambda ds: f"Set {names_of(ds)} to {degrees(value, unit)}.")  # fmt: skip
-
-
-def _fan_speed(req: Request, spec: IntentSpec) -> Outcome:
-    value = req.slots.get("percentage")
-    if value is None:
-        return Outcome("Sorry, what speed?", "unsupported")
-    return _act(req, spec, lambda d: ("set_percentage", {"percentage": value}),
-                lambda ds: f"Set {names_of(ds)} to {pct(value)}.")  # fmt: skip
 
 
 def _simple(action: str, verb: str) -> Handler:
@@ -399,11 +395,11 @@ INTENTS: dict[str, IntentSpec] = {
     "HassLightSet": IntentSpec(F({"light"}), F({"light"}), _light_set,
                                  F({"brightness", "brightness_step", "color", "rgb", "color_temp"})),
     "HassGetState": IntentSpec(ANY, F({"light"}), _get_state, F({"state"})),
-    "HassSetPosition": IntentSpec(F({"cover", "valve"}), F({"cover"}), _set_position, F({"position"})),
+    "HassSetPosition": IntentSpec(F({"cover", "valve"}), F({"cover"}), _set_percent("position", "set_position", "position"), F({"position"})),
     "HassClimateSetTemperature": IntentSpec(F({"climate"}), F({"climate"}), _climate_set,
                                               F({"temperature", "temperature_unit", "temperature_step"})),
     "HassClimateGetTemperature": IntentSpec(F({"climate"}), F({"climate"}), _climate_get),
-    "HassFanSetSpeed": IntentSpec(F({"fan"}), F({"fan"}), _fan_speed, F({"percentage"})),
+    "HassFanSetSpeed": IntentSpec(F({"fan"}), F({"fan"}), _set_percent("percentage", "set_percentage", "speed"), F({"percentage"})),
     "HassVacuumStart": IntentSpec(F({"vacuum"}), F({"vacuum"}), _simple("start", "Started {}.")),
     "HassVacuumReturnToBase": IntentSpec(F({"vacuum"}), F({"vacuum"}), _simple("return_to_base", "Sent {} home.")),
     "HassMediaPause": IntentSpec(F({"media_player"}), F({"media_player"}), _simple("pause", "Paused {}.")),
