@@ -395,9 +395,9 @@ def piper_speaker():
 
 
 def test_piper_speech_is_understood(piper_speaker, config, understander, registry, recognizer, vad):
-    from assistant.voice.audio import to_mono_16k
-
     from piper.config import SynthesisConfig
+
+    from assistant.voice.audio import to_mono_16k
 
     # the voice without its random noise, so the test is repeatable. Whisper tiny.en is fragile on Piper's
     # "Turn off ...": one noisy run in a few is heard "Current office ...", and the noise-free audio after
