@@ -84,6 +84,9 @@ class TextCommand:
     area: str | None = None
     source: str = "mqtt"
     """Who is talking: each source has a conversation of its own (follow-ups, confirmations, timers)."""
+    received_s: float | None = field(default=None, compare=False)
+    """When it arrived, on the service's monotonic clock (not on the wire): a command that waited longer
+    than ``mqtt.delivery_timeout_s`` is answered "too late" instead of acted on."""
 
     @classmethod
     def from_payload(cls, payload: bytes) -> TextCommand:
@@ -127,6 +130,8 @@ class SpokenCommand:
     source: str = "voice"
     area: str | None = None
     """The room the microphone is in; None: the site's area."""
+    received_s: float | None = field(default=None, compare=False)
+    """When it was heard, on ``time.monotonic``'s clock (as ``TextCommand.received_s``)."""
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,15 @@ def _no_delay(client: paho.Client, userdata: object, sock: object) -> None:
 
 
 def new_client(settings: Mqtt | None = None, credentials: Credentials | None = None, client_id: str = "",
-               protocol: str | None = None) -> paho.Client:  # fmt: skip
+               protocol: str | None = None, reconnect: bool = True) -> paho.Client:  # fmt: skip
     """A paho 2.x client for ``settings`` (TLS, protocol; defaults for a plain local broker when None),
-    logging in with ``credentials``. Not connected: the caller connects and loops."""
+    logging in with ``credentials``. Not connected: the caller connects and loops. ``reconnect=False``:
+    paho's loop ends with the connection (the service's link makes a fresh client for the next one)."""
     settings = settings or Mqtt()
     v5 = (protocol or settings.protocol) == "5"
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                         protocol=paho.MQTTv5 if v5 else paho.MQTTv311, clean_session=None if v5 else True)  # fmt: skip
+                         protocol=paho.MQTTv5 if v5 else paho.MQTTv311, clean_session=None if v5 else True,
+                         reconnect_on_failure=reconnect)  # fmt: skip
     if credentials is not None and credentials.username is not None:
         client.username_pw_set(credentials.username, credentials.password)
     if settings.tls is not None:

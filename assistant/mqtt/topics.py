@@ -21,6 +21,8 @@ class Topics:
     timer: str
     devices: str
     stats: str
+    probe: str
+    """Probes of the connection (QoS 1, empty; nobody needs to listen): ``mqtt.link``."""
     discovery_prefix: str
     zigbee2mqtt_devices: str
 
@@ -28,7 +30,7 @@ class Topics:
     def of(cls, mqtt: Mqtt, site: str) -> Topics:
         base = f"{mqtt.prefix.rstrip('/')}/{site}"
         own = {name: f"{base}/{name}" for name in
-               ("status", "command", "intent", "reply", "say", "listen", "timer", "devices", "stats")}  # fmt: skip
+               ("status", "command", "intent", "reply", "say", "listen", "timer", "devices", "stats", "probe")}  # fmt: skip
         return cls(**own, discovery_prefix=mqtt.discovery_prefix,
                    zigbee2mqtt_devices=f"{mqtt.zigbee2mqtt_base}/bridge/devices")  # fmt: skip
 

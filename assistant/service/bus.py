@@ -9,7 +9,6 @@ import threading
 from collections import Counter
 
 from ..core.events import InEvent
-from ..queues import put_drop_oldest
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +44,51 @@ class Counters:
             return list(self._counts.values())
 
 
+class _Nudge:
+    """Something changed that the main loop polls (a broker acknowledgement): not an event."""
+
+
 class Bus:
     """Events from any thread to the main loop, at most ``size`` waiting."""
 
     def __init__(self, size: int, counters: Counters) -> None:
-        self._queue: queue.Queue[InEvent] = queue.Queue(maxsize=size)
+        self._queue: queue.Queue[InEvent | _Nudge] = queue.Queue(maxsize=size)
         self.counters = counters
+        self._nudged = threading.Event()
 
     def put(self, event: InEvent) -> None:
-        for _ in range(put_drop_oldest(self._queue, event)):
-            self.counters.count("queue_overflow", "dropped the oldest waiting message")
+        """Never blocks: with the queue full the oldest waiting event is dropped, and counted."""
+        while True:
+            try:
+                self._queue.put_nowait(event)
+                return
+            except queue.Full:
+                try:
+                    oldest = self._queue.get_nowait()
+                except queue.Empty:
+                    continue
+                if isinstance(oldest, _Nudge):
+                    self._nudged.clear()
+                else:
+                    self.counters.count("queue_overflow", "dropped the oldest waiting message")
+
+    def nudge(self) -> None:
+        """Wake the main loop early. At most one nudge waits, and it never displaces an event: with a
+        full queue the loop is busy anyway and looks again after the next event."""
+        if not self._nudged.is_set():
+            self._nudged.set()
+            try:
+                self._queue.put_nowait(_Nudge())
+            except queue.Full:
+                self._nudged.clear()
 
     def get(self, timeout_s: float) -> InEvent | None:
+        """The next event, or None after ``timeout_s`` or a nudge."""
         try:
-            return self._queue.get(timeout=timeout_s)
+            item = self._queue.get(timeout=timeout_s)
         except queue.Empty:
             return None
+        if isinstance(item, _Nudge):
+            self._nudged.clear()
+            return None
+        return item

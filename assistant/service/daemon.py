@@ -41,6 +41,7 @@ from ..systemd import Notifier
 from ..understanding import replies
 from ..understanding.parser import Understander
 from .bus import Bus, Counters
+from .delivery import Courier, Outcome
 from .home import Home
 from .router import Router
 
@@ -100,13 +101,16 @@ class Daemon:
         self.home = Home(self.config, self.topics, self.counters)
         self.session = Session(self.understander, self.config, self.clock)
         self.limiter = RateLimiter(self.config.mqtt.commands_per_minute, self.clock)
-        self.router = Router(self.topics, self.config.mqtt, self.counters, self.bus.put, lambda: self.home.state_routes)
+        self.router = Router(self.topics, self.config.mqtt, self.counters, self.bus.put, lambda: self.home.state_routes,
+                             self.clock)  # fmt: skip
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._last_stats = 0.0
         self._devices_dirty = False
         self._last_devices = 0.0
         self._last_watchdog = 0.0
+        self._started: dict[int, float] = {}
+        self.last_reply: Reply | None = None
         self.link = MqttLink(
             self.config.mqtt,
             self.config.mqtt.client_id or f"assistant-{self.config.site.id}",
@@ -114,8 +118,11 @@ class Daemon:
             subscriptions=self.home.subscriptions,
             on_message=self.router.route,
             on_connection=lambda up: self.bus.put(ConnectionChanged(up)),
+            on_acknowledged=self.bus.nudge,
             credentials=self.credentials,
+            probe_topic=self.topics.probe,
         )
+        self.courier = Courier(self.link, self.clock, self.config.mqtt.delivery_timeout_s, self._delivered)
 
     @property
     def registry(self):  # noqa: ANN201 - the home's current registry
@@ -139,7 +146,8 @@ class Daemon:
             ready()
         try:
             while not self._stop.is_set():
-                event = self.bus.get(timeout_s=0.2)
+                due = self.courier.next_due_s()
+                event = self.bus.get(timeout_s=0.2 if due is None else min(0.2, due + 0.001))
                 if event is not None:
                     try:
                         self.handle(event)
@@ -153,7 +161,10 @@ class Daemon:
                     log.exception("error between events")
         finally:
             self.notifier.stopping()
-            self.link.stop(timeout_s=1.0)
+            try:
+                self.courier.abandon()  # replies for commands still on their way: what is known now
+            finally:
+                self.link.stop(timeout_s=0.5)
         log.info("stopped")
         return 0
 
@@ -169,9 +180,9 @@ class Daemon:
             if not self.limiter.allow(event.source):
                 self.counters.count("rate_limited", f"source {event.source!r}")
                 return
-            self.converse(event.text, event.source, event.area, event.request_id)
+            self.converse(event.text, event.source, event.area, event.request_id, event.received_s)
         elif isinstance(event, SpokenCommand):
-            self.converse(event.text, event.source, event.area, None)
+            self.converse(event.text, event.source, event.area, None, event.received_s)
         elif isinstance(event, StateReport):
             if self.home.report(event):
                 self._devices_dirty = True
@@ -196,32 +207,52 @@ class Daemon:
 
     # -- the conversation --------------------------------------------------------------------------
 
-    def converse(self, text: str, source: str, area: str | None, request_id: object) -> Turn:
-        started = time.perf_counter()
+    def converse(self, text: str, source: str, area: str | None, request_id: object,
+                 received_s: float | None = None) -> Turn | None:  # fmt: skip
+        """One command through the session and out. ``received_s`` (this service's clock): when it arrived;
+        one older than ``mqtt.delivery_timeout_s`` by now is answered "too late" and not understood at all.
+        The reply goes out when the device messages' fate is known (``carry_out``)."""
+        if received_s is not None and self.clock() - received_s > self.config.mqtt.delivery_timeout_s:
+            self.counters.count("too_late", f"a command from {source!r} waited {self.clock() - received_s:.1f} s")
+            self._send_reply(Reply(replies.too_late(), False, "too_late", request_id, source))
+            log.info("command from %s: %r -> too_late", source, text[:120])
+            return None
         turn = self.session.handle(text, self.registry, source=source, area=area, request_id=request_id)
-        reply = self.carry_out(turn)
-        log.info("command from %s: %r -> %s (%.0f ms)", source, text[:120], reply.outcome,
-                 (time.perf_counter() - started) * 1000)  # fmt: skip
+        self.carry_out(turn, received_s)
         return turn
 
-    def carry_out(self, turn: Turn) -> Reply:
-        """Send the turn's device messages now or never, then publish the intent result and the true reply."""
-        sent: list[Action] = []
-        failed: list[Action] = []
-        started = time.perf_counter()
-        for action in turn.actions:
-            (sent if self.link.publish_device(action) else failed).append(action)
-        publish_ms = (time.perf_counter() - started) * 1000
+    def carry_out(self, turn: Turn, received_s: float | None = None) -> None:
+        """Send the turn's device messages (never blocking: ``Courier``); the intent result and the true
+        reply follow when each message's fate is known (``_delivered``)."""
+        self._started[id(turn)] = time.perf_counter()
+        self.courier.carry(turn, received_s)
+
+    def _delivered(self, turn: Turn, outcome: Outcome) -> None:
         if turn.parse is not None:
-            result = IntentResult(turn.parse, turn.request_id, tuple(sent), tuple(failed), publish_ms)
+            result = IntentResult(turn.parse, turn.request_id, outcome.done, outcome.failed, outcome.publish_ms)
             self.link.publish(self.topics.intent, result.payload(), qos=self._own_qos())
-        if failed:
-            names = [self.registry.device(a.device).name for a in failed]
-            reply = Reply(replies.not_delivered(names), False, "not_delivered", turn.request_id, turn.source)
+        if outcome.failed:
+            def names(actions: tuple[Action, ...]) -> list[str]:
+                return [self._name(a.device) for a in actions]
+
+            text = replies.delivery_report(names(outcome.done), names(outcome.not_sent), names(outcome.refused),
+                                           names(outcome.unknown))  # fmt: skip
+            kind = "not_delivered" if outcome.not_sent else "refused" if outcome.refused else "unconfirmed"
+            reply = Reply(text, False, kind, turn.request_id, turn.source)
         else:
             reply = Reply(turn.reply, turn.success, turn.outcome, turn.request_id, turn.source)
         self._send_reply(reply)
-        return reply
+        started = self._started.pop(id(turn), None)
+        spent = f" ({(time.perf_counter() - started) * 1000:.0f} ms)" if started is not None else ""
+        text = turn.parse.text[:120] if turn.parse is not None else ""
+        log.info("command from %s: %r -> %s%s", turn.source, text, reply.outcome, spent)
+        self.last_reply = reply
+
+    def _name(self, device_id: str) -> str:
+        try:
+            return self.registry.device(device_id).name
+        except KeyError:  # gone with a reload while its message was on the way
+            return device_id
 
     def _send_reply(self, reply: Reply) -> None:
         self.link.publish(self.topics.reply, reply.payload(), qos=self._own_qos())
@@ -238,12 +269,16 @@ class Daemon:
 
     def _tick(self) -> None:
         now = self.clock()
+        self.courier.advance()
+        self.courier.keep_alive(max(1.0, self.config.mqtt.keepalive_s / 2))
         for finished in self.session.due():
             self.timer_finished(finished)
         if self._reload.is_set():
             self._reload.clear()
             self._do_reload()
-        if self.notifier.watchdog_s and self.config.daemon.watchdog and now - self._last_watchdog >= self.notifier.watchdog_s / 3:
+        if (self.notifier.watchdog_s and self.config.daemon.watchdog and now - self._last_watchdog >= self.notifier.watchdog_s / 3
+                and self.link.working(within_s=self.config.mqtt.keepalive_s + 5.0)):  # fmt: skip
+            # pinged only while this loop turns and the link really works: a deaf service gets restarted
             self._last_watchdog = now
             self.notifier.watchdog()
         if self._devices_dirty and now - self._last_devices >= DEVICES_EVERY_S:
@@ -257,8 +292,7 @@ class Daemon:
         self._send_reply(Reply(replies.timer_done(finished.label), True, "timer_finished", None, finished.source))
 
     def _registry_changed(self, added: list[str]) -> None:
-        if added and self.link.connected:
-            self.link.client.subscribe([(t, 1) for t in added])
+        self.link.subscribe(added)
         self._publish_devices()
 
     def _publish_devices(self) -> None:

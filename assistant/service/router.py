@@ -3,6 +3,8 @@ counted and dropped. Runs on paho's network thread, so it only decodes small thi
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable, Collection
 
 from ..config import Mqtt
@@ -13,13 +15,15 @@ from .bus import Counters
 
 class Router:
     def __init__(self, topics: Topics, settings: Mqtt, counters: Counters, put: Callable[[InEvent], None],
-                 state_topics: Callable[[], Collection[str]]) -> None:  # fmt: skip
-        """``state_topics``: the device state topics subscribed now (they change with the registry)."""
+                 state_topics: Callable[[], Collection[str]], clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        """``state_topics``: the device state topics subscribed now (they change with the registry).
+        ``clock``: the service's; commands are stamped with it as they arrive (their age is checked)."""
         self.topics = topics
         self.settings = settings
         self.counters = counters
         self.put = put
         self.state_topics = state_topics
+        self.clock = clock
 
     def route(self, topic: str, payload: bytes, retained: bool = False) -> None:
         event = self.event_for(topic, payload, retained)
@@ -38,7 +42,7 @@ class Router:
                 return None
             if topic == topics.command:
                 try:
-                    return TextCommand.from_payload(payload)
+                    return dataclasses.replace(TextCommand.from_payload(payload), received_s=self.clock())
                 except BadMessage as exc:
                     self.counters.count(exc.reason, str(exc))
                     return None

@@ -92,12 +92,27 @@ def opposite_question(devices: Sequence[Named]) -> str:
     return f"Sorry, I'm not sure: should I {verbs} {names_of(devices)}?"
 
 
-def not_delivered(names: Sequence[str]) -> str:
-    return f"Sorry, I couldn't reach {', '.join(sorted(set(names)))}: the broker is not available."
-
-
 def too_late() -> str:
     return "Sorry, that came too late to act on safely, so I did nothing."
+
+
+def delivery_report(done: Sequence[str], not_sent: Sequence[str], refused: Sequence[str],
+                    unknown: Sequence[str]) -> str:  # fmt: skip
+    """What really happened to a command's device messages when not all of them were acknowledged."""
+    def listed(names: Sequence[str]) -> str:
+        names = sorted(set(names))
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+    parts = []
+    if not_sent:
+        parts.append(f"Sorry, I couldn't reach {listed(not_sent)}: the broker is not available, so nothing was sent.")
+    if refused:
+        parts.append(f"The broker refused the command for {listed(refused)}, so nothing was done there.")
+    if unknown:
+        parts.append(f"The command for {listed(unknown)} was sent but never confirmed: it may or may not have happened.")
+    if done:
+        parts.append(f"Done for {listed(done)}.")
+    return " ".join(parts)
 
 
 # -- timers ------------------------------------------------------------------------------------

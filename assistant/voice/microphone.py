@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -118,7 +119,7 @@ class MicrophoneLoop:
                 log.info("ignored while speaking (the reply's own echo?): %r", text)
                 continue
             if decision.command:
-                self.submit(SpokenCommand(decision.command))
+                self.submit(SpokenCommand(decision.command, received_s=time.monotonic()))
                 self.ears.gate.replied(heard.utterance.emitted_ms)
 
 
