@@ -17,7 +17,7 @@ from assistant.understanding.parser import Context
 from .mqtt_helpers import Broker, Observer
 
 PREFIX = "assistant/default"
-OWN_TOPICS = {f"{PREFIX}/{t}" for t in ("status", "intent", "reply", "timer", "devices", "stats")}
+OWN_TOPICS = {f"{PREFIX}/{t}" for t in ("status", "intent", "reply", "timer", "devices", "stats", "probe")}
 
 
 def with_broker(config: Config, port: int, **mqtt: object) -> Config:

@@ -317,16 +317,17 @@ class MqttLink:
             self._lost[generation] = f"the broker refused the connection: {reason}"
             self._wake.set()
             return
+        topics = sorted(set(self._subscriptions()))
         try:
-            topics = sorted(set(self._subscriptions()))
             if topics:
                 client.subscribe([(t, 1) for t in topics])
-            client.publish(self.status_topic, "online", qos=1, retain=True)
-        except (ValueError, TypeError) as exc:  # a topic paho will not take: never deaf in a loop
-            log.error("subscribing failed (%s): reconnecting", exc)
-            self._lost[generation] = f"subscribing failed: {exc}"
-            self._wake.set()
-            return
+        except (ValueError, TypeError):  # a topic paho will not take: the others still, never a reconnect loop
+            for topic in topics:
+                try:
+                    client.subscribe(topic, 1)
+                except (ValueError, TypeError) as exc:
+                    log.error("not subscribing to %r: %s", topic[:200], exc)
+        client.publish(self.status_topic, "online", qos=1, retain=True)
         self._last_heard = time.monotonic()
         with self._lock:
             self._client = client
