@@ -112,3 +112,25 @@ def test_stopping_during_a_stall_answers_what_is_known_and_does_not_hang(broker,
         # leaving `running` stops it (joined with a bound) while the broker is still stopped
     resumed(broker)
     assert service.last_reply is not None and service.last_reply.outcome == "not_delivered"
+
+
+def test_a_discovery_flood_is_taken_in_together_and_commands_see_every_announcement(daemon, observer):  # noqa: F811
+    import json
+
+    mark = observer.mark()
+    for i in range(200):
+        observer.publish(f"homeassistant/light/flood{i}/config", json.dumps({
+            "name": f"Flood {i}", "uniq_id": f"flood{i}", "cmd_t": f"flood/{i}/set", "stat_t": f"flood/{i}/state",
+            "dev": {"sa": "Garden"}}), retain=True)  # fmt: skip
+    observer.publish("homeassistant/light/porch/config", json.dumps({
+        "name": "Porch Light", "uniq_id": "porch_light", "cmd_t": "porch/light/set", "dev": {"sa": "Garden"}}), retain=True)  # fmt: skip
+    reply = send(observer, "turn on the porch light", "porch")  # right after: it must already know the porch light
+    assert reply["success"] is True, reply
+    assert ("porch/light/set", b"ON") in device_messages(observer, mark, daemon)
+    time.sleep(1.0)
+    assert len(daemon.registry.devices) >= 201
+    rebuilds = [t for t, _, _ in observer.since(mark) if t == f"{PREFIX}/devices"]
+    assert 1 <= len(rebuilds) <= 10, f"{len(rebuilds)} device lists for 201 announcements"
+    for i in range(200):
+        observer.publish(f"homeassistant/light/flood{i}/config", b"", retain=True)
+    observer.publish("homeassistant/light/porch/config", b"", retain=True)

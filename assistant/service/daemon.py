@@ -42,7 +42,7 @@ from ..understanding import replies
 from ..understanding.parser import Understander
 from .bus import Bus, Counters
 from .delivery import Courier, Outcome
-from .home import Home
+from .home import Changes, Home
 from .router import Router
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 DEVICES_EVERY_S = 2.0
 """Live state changes republish the device list at most this often."""
 STATS_EVERY_S = 5.0
+DISCOVERY_EVERY_S = 0.5
+"""Announcements are taken in together: the registry is rebuilt at most this often (and before a command)."""
 
 
 class VoicePort(Protocol):
@@ -110,6 +112,7 @@ class Daemon:
         self._last_devices = 0.0
         self._last_watchdog = 0.0
         self._started: dict[int, float] = {}
+        self._discovery_since = 0.0
         self.last_reply: Reply | None = None
         self.link = MqttLink(
             self.config.mqtt,
@@ -176,6 +179,8 @@ class Daemon:
         self._reload.set()
 
     def handle(self, event: InEvent) -> None:
+        if isinstance(event, (TextCommand, SpokenCommand)) and self.home.stale:
+            self._rebuild()  # a command always sees every announcement that came before it
         if isinstance(event, TextCommand):
             if not self.limiter.allow(event.source):
                 self.counters.count("rate_limited", f"source {event.source!r}")
@@ -187,9 +192,8 @@ class Daemon:
             if self.home.report(event):
                 self._devices_dirty = True
         elif isinstance(event, DiscoveryMessage):
-            added = self.home.discover(event)
-            if added is not None:
-                self._registry_changed(added)
+            if self.home.discover(event) and not self._discovery_since:
+                self._discovery_since = self.clock()
         elif isinstance(event, ConnectionChanged):
             self.notifier.status("connected to the broker" if event.up else "broker connection lost; reconnecting")
             if event.up:
@@ -270,6 +274,8 @@ class Daemon:
     def _tick(self) -> None:
         now = self.clock()
         self.courier.advance()
+        if self.home.stale and now - self._discovery_since >= DISCOVERY_EVERY_S:
+            self._rebuild()  # one rebuild per burst of announcements
         self.courier.keep_alive(max(1.0, self.config.mqtt.keepalive_s / 2))
         for finished in self.session.due():
             self.timer_finished(finished)
@@ -291,8 +297,13 @@ class Daemon:
         self.link.publish(self.topics.timer, finished.payload(), qos=1)
         self._send_reply(Reply(replies.timer_done(finished.label), True, "timer_finished", None, finished.source))
 
-    def _registry_changed(self, added: list[str]) -> None:
-        self.link.subscribe(added)
+    def _rebuild(self) -> None:
+        self._discovery_since = 0.0
+        self._registry_changed(self.home.rebuild())
+
+    def _registry_changed(self, changes: Changes) -> None:
+        self.link.unsubscribe(changes.removed)
+        self.link.subscribe(changes.added)
         self._publish_devices()
 
     def _publish_devices(self) -> None:

@@ -7,7 +7,7 @@ registry, and says which state topics to subscribe to; the daemon does the I/O.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..config import Config
 from ..core.events import DiscoveryMessage, StateReport
@@ -17,6 +17,17 @@ from ..devices.state import parse_state, state_topics
 from ..devices.trust import TopicGuard
 from ..mqtt.topics import Topics
 from .bus import Counters
+
+MAX_ANNOUNCEMENTS_FACTOR = 2
+"""Announcements kept, as a multiple of ``discovery.max_devices`` (refused ones count too): a flood of
+distinct discovery topics cannot grow memory without bound."""
+
+
+class Changes(NamedTuple):
+    """State topics to subscribe to and to drop after a rebuild."""
+
+    added: list[str]
+    removed: list[str]
 
 
 class Home:
@@ -31,15 +42,18 @@ class Home:
         """State topic -> the devices reporting on it. Replaced whole on each rebuild (read from paho's thread)."""
         self.guard = TopicGuard.from_config(config)
         self._refused: set[str] = set()
+        self.stale = False
+        """Discovery changed since the registry was built."""
         self.rebuild()
 
-    def reconfigure(self, config: Config) -> list[str]:
+    def reconfigure(self, config: Config) -> Changes:
         self.config = config
         self.guard = TopicGuard.from_config(config)
         return self.rebuild()
 
-    def rebuild(self) -> list[str]:
-        """The registry again from config, discovery and live state; returns the state topics that are new."""
+    def rebuild(self) -> Changes:
+        """The registry again from config, discovery and live state; which state topics came and went."""
+        self.stale = False
         candidates = [(d, topic) for topic, d in self.discovered.items() if d is not None]
         z2m_topic = self.topics.zigbee2mqtt_devices
         candidates += [(d, z2m_topic) for d in from_zigbee2mqtt(self.z2m_devices, self.config.mqtt.zigbee2mqtt_base)]
@@ -53,9 +67,9 @@ class Home:
         for device in self.registry.devices:
             for topic in state_topics(device):
                 routes.setdefault(topic, []).append(device.id)
-        added = sorted(set(routes) - set(self.state_routes))
+        changes = Changes(sorted(set(routes) - set(self.state_routes)), sorted(set(self.state_routes) - set(routes)))
         self.state_routes = routes
-        return added
+        return changes
 
     def subscriptions(self) -> list[str]:
         topics = self.topics
@@ -92,23 +106,31 @@ class Home:
             self.registry = self.registry.with_state(updates)
         return bool(updates)
 
-    def discover(self, event: DiscoveryMessage) -> list[str] | None:
-        """Take a discovery message; None when nothing changed, else the new state topics (maybe none)."""
+    def discover(self, event: DiscoveryMessage) -> bool:
+        """Take a discovery message; True when it changed something. The registry is not rebuilt here:
+        ``stale`` is set, and the service rebuilds once per burst (and always before a command)."""
         topic = event.topic
+        if topic not in self.discovered and len(self.discovered) >= MAX_ANNOUNCEMENTS_FACTOR * max(
+                1, self.config.discovery.max_devices):  # fmt: skip
+            self.counters.count("discovery_overflow", f"{len(self.discovered)} announcements kept; {topic} ignored")
+            return False
         try:
             data = json.loads(event.payload.decode("utf-8")) if event.payload else None
         except (UnicodeDecodeError, ValueError, RecursionError):
             self.counters.count("invalid_json", f"discovery on {topic}")
-            return None
+            return False
         if topic == self.topics.zigbee2mqtt_devices:
             self.z2m_devices = data if isinstance(data, list) else []
         elif data is None:
             if self.discovered.pop(topic, None) is None:
-                return None
+                return False
         else:
             device = from_ha_discovery(topic, data, self.config.mqtt.discovery_prefix)
             if device is None:
                 self.counters.count("bad_discovery", topic)
-                return None
+                return False
+            if self.discovered.get(topic) == device:
+                return False  # the same announcement again (a retained one at every connect)
             self.discovered[topic] = device
-        return self.rebuild()
+        self.stale = True
+        return True
