@@ -203,10 +203,13 @@ class Mqtt(_Model):
     reconnect_min_s: float = Field(1.0, gt=0, le=60)
     reconnect_max_s: float = Field(30.0, gt=0, le=3600, description="Cap of the exponential back-off.")
     delivery_timeout_s: float = Field(3.0, gt=0, le=30,
-                                      description="A device command not delivered in this time is dropped, never sent late.")  # fmt: skip
+                                      description="Counted from a command's arrival: a device command not delivered in this time "
+                                                  "is never sent late, and a command that waited longer is answered 'too late'.")  # fmt: skip
     max_payload_bytes: int = Field(4096, ge=256, le=1_048_576, description="Larger commands are dropped.")
     max_state_bytes: int = Field(262_144, ge=1024, le=16_777_216, description="Larger state/discovery messages are dropped.")
     commands_per_minute: int = Field(30, ge=1, le=6000, description="Per source; more are dropped.")
+    commands_per_minute_total: int = Field(120, ge=1, le=60000,
+                                           description="All sources together (a source is whatever the sender writes).")  # fmt: skip
     discovery: bool = Field(True, description="Read Home Assistant MQTT discovery and Zigbee2MQTT bridge/devices.")
     discovery_prefix: str = "homeassistant"
     zigbee2mqtt_base: str = "zigbee2mqtt"

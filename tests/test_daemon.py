@@ -296,9 +296,25 @@ def test_flood_is_rate_limited(broker, observer, config, understander):
         assert observer.reply("other")["success"]
         time.sleep(0.5)
         replies = [json.loads(p) for t, p, _ in observer.messages if t == f"{PREFIX}/reply"]
-        answered = {r.get("id") for r in replies} - {"other"}
+        answered = {r.get("id") for r in replies if r["outcome"] != "rate_limited"} - {"other"}
         assert len(answered) == 5
         assert daemon.counters["rate_limited"] == 15
+        refused = {r.get("id") for r in replies if r["outcome"] == "rate_limited"}
+        assert len(refused) == 15 and not refused & answered  # told, not left waiting
+
+
+def test_invented_sources_do_not_escape_the_total_limit(broker, observer, config, understander):
+    limited = with_broker(config, broker.port, commands_per_minute=5, commands_per_minute_total=10)
+    with running(limited, understander) as daemon:
+        assert daemon.link.wait_connected(10)
+        observer.wait_for(f"{PREFIX}/status", lambda p: p == b"online")
+        for i in range(60):
+            observer.publish(f"{PREFIX}/command", json.dumps({"text": "what time is it", "id": i, "source": f"s{i}"}))
+        observer.publish(f"{PREFIX}/command", b"{not json")
+        observer.wait_for(f"{PREFIX}/reply", lambda p: json.loads(p)["outcome"] == "rejected")
+        replies = [json.loads(p) for t, p, _ in observer.messages if t == f"{PREFIX}/reply"]
+        assert len([r for r in replies if r["success"]]) == 10
+        assert daemon.counters["rate_limited"] == 50
 
 
 def test_devices_command_lists_the_running_registry(daemon, observer, broker, config, capsys):

@@ -11,6 +11,7 @@ from assistant.core.events import (
     BadMessage,
     DiscoveryMessage,
     Listen,
+    RejectedCommand,
     Say,
     StateReport,
     TextCommand,
@@ -152,7 +153,8 @@ def test_router_drops_retained_and_malformed_commands_and_counts_them(router):
     for payload, reason in [(b"\xff\xfe", "invalid_utf8"), (b'{"text": "a", "text": "b"}', "invalid_json"),
                             (b'{"text": "a", "id": NaN}', "invalid_json"), (b'{"txt": "a"}', "unknown_fields"),
                             (b"[" * 100_000, None)]:  # fmt: skip
-        assert r.event_for(topics.command, payload) is None
+        event = r.event_for(topics.command, payload)  # not run, but answered: the sender is not left waiting
+        assert isinstance(event, RejectedCommand) and (reason is None or event.reason == reason)
         if reason:
             assert counters[reason] >= 1
     with pytest.raises(BadMessage):

@@ -171,7 +171,16 @@ class Listen:
     """``<prefix>/<site>/listen``: the next utterance needs no wake phrase."""
 
 
-InEvent = TextCommand | SpokenCommand | StateReport | DiscoveryMessage | ConnectionChanged | Say | Listen
+@dataclass(frozen=True)
+class RejectedCommand:
+    """A message on the command topic that could not be taken (malformed, oversize): counted under
+    ``reason`` and answered, so the sender is not left waiting."""
+
+    reason: str
+    detail: str
+
+
+InEvent = TextCommand | SpokenCommand | StateReport | DiscoveryMessage | ConnectionChanged | Say | Listen | RejectedCommand
 
 
 # -- out -----------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import logging
 import signal
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from ..core.events import (
     InEvent,
     IntentResult,
     Listen,
+    RejectedCommand,
     Reply,
     Say,
     SpokenCommand,  # fmt: skip
@@ -50,6 +52,7 @@ log = logging.getLogger(__name__)
 DEVICES_EVERY_S = 2.0
 """Live state changes republish the device list at most this often."""
 STATS_EVERY_S = 5.0
+COMPLAINTS_PER_MINUTE = 60
 DISCOVERY_EVERY_S = 0.5
 """Announcements are taken in together: the registry is rebuilt at most this often (and before a command)."""
 
@@ -63,25 +66,36 @@ class VoicePort(Protocol):
 
 
 class RateLimiter:
-    """A token bucket per source: ``per_minute`` commands, refilled continuously."""
+    """Token buckets, refilled continuously: ``per_minute`` commands per source and ``total_per_minute``
+    for all sources together. The source is whatever the sender wrote, so only the total bounds a
+    sender who invents sources; the per-source buckets keep one chatty client from starving the others.
+    At most ``MAX_SOURCES`` buckets are kept, the least recently used forgotten first."""
 
-    def __init__(self, per_minute: int, clock: Callable[[], float]) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
+    MAX_SOURCES = 1000
+
+    def __init__(self, per_minute: int, clock: Callable[[], float], total_per_minute: int | None = None) -> None:
         self.clock = clock
-        self.buckets: dict[str, tuple[float, float]] = {}
+        self.per_source = (float(per_minute), per_minute / 60.0)
+        total = total_per_minute or per_minute
+        self.total = (float(total), total / 60.0)
+        self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._all = (self.total[0], clock())
+
+    @staticmethod
+    def _refill(bucket: tuple[float, float], shape: tuple[float, float], now: float) -> float:
+        tokens, last = bucket
+        return min(shape[0], tokens + (now - last) * shape[1])
 
     def allow(self, source: str) -> bool:
         now = self.clock()
-        tokens, last = self.buckets.get(source, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - last) * self.rate)
-        if len(self.buckets) > 1000 and source not in self.buckets:  # bound memory under a flood of sources
-            self.buckets.clear()
-        if tokens < 1.0:
-            self.buckets[source] = (tokens, now)
-            return False
-        self.buckets[source] = (tokens - 1.0, now)
-        return True
+        mine = self._refill(self.buckets.pop(source, (self.per_source[0], now)), self.per_source, now)
+        everyone = self._refill(self._all, self.total, now)
+        ok = mine >= 1.0 and everyone >= 1.0
+        self.buckets[source] = (mine - 1.0 if ok else mine, now)
+        self._all = (everyone - 1.0 if ok else everyone, now)
+        while len(self.buckets) > self.MAX_SOURCES:
+            self.buckets.popitem(last=False)
+        return ok
 
 
 @dataclass
@@ -102,7 +116,10 @@ class Daemon:
         self.bus = Bus(self.config.daemon.queue_size, self.counters)
         self.home = Home(self.config, self.topics, self.counters)
         self.session = Session(self.understander, self.config, self.clock)
-        self.limiter = RateLimiter(self.config.mqtt.commands_per_minute, self.clock)
+        self.limiter = RateLimiter(self.config.mqtt.commands_per_minute, self.clock,
+                                   self.config.mqtt.commands_per_minute_total)  # fmt: skip
+        self.complaints = RateLimiter(COMPLAINTS_PER_MINUTE, self.clock)
+        """Replies to rate-limited and malformed commands: bounded too, so a flood is not echoed back."""
         self.router = Router(self.topics, self.config.mqtt, self.counters, self.bus.put, lambda: self.home.state_routes,
                              self.clock)  # fmt: skip
         self._stop = threading.Event()
@@ -184,6 +201,7 @@ class Daemon:
         if isinstance(event, TextCommand):
             if not self.limiter.allow(event.source):
                 self.counters.count("rate_limited", f"source {event.source!r}")
+                self._complain(Reply(replies.RATE_LIMITED, False, "rate_limited", event.request_id, event.source))
                 return
             self.converse(event.text, event.source, event.area, event.request_id, event.received_s)
         elif isinstance(event, SpokenCommand):
@@ -203,6 +221,8 @@ class Daemon:
                 self.counters.count("unavailable", f"{self.topics.say}: no speech out in this service")
             else:
                 self.voice.speak(event.text)
+        elif isinstance(event, RejectedCommand):
+            self._complain(Reply(replies.unreadable(event.detail), False, "rejected"))
         elif isinstance(event, Listen):
             if self.voice is None:
                 self.counters.count("unavailable", f"{self.topics.listen}: no microphone in this service")
@@ -251,6 +271,10 @@ class Daemon:
         text = turn.parse.text[:120] if turn.parse is not None else ""
         log.info("command from %s: %r -> %s%s", turn.source, text, reply.outcome, spent)
         self.last_reply = reply
+
+    def _complain(self, reply: Reply) -> None:
+        if self.complaints.allow("all"):
+            self._send_reply(reply)
 
     def _name(self, device_id: str) -> str:
         try:

@@ -8,7 +8,16 @@ import time
 from collections.abc import Callable, Collection
 
 from ..config import Mqtt
-from ..core.events import BadMessage, DiscoveryMessage, InEvent, Listen, Say, StateReport, TextCommand
+from ..core.events import (
+    BadMessage,
+    DiscoveryMessage,
+    InEvent,
+    Listen,
+    RejectedCommand,
+    Say,
+    StateReport,
+    TextCommand,
+)
 from ..mqtt.topics import Topics
 from .bus import Counters
 
@@ -36,7 +45,7 @@ class Router:
         if topic in topics.inputs:
             if len(payload) > self.settings.max_payload_bytes:
                 self.counters.count("oversize", f"{len(payload)} bytes on {topic}")
-                return None
+                return RejectedCommand("oversize", f"over {self.settings.max_payload_bytes} bytes") if topic == topics.command else None
             if retained:  # a command stored on the broker would run at every connect
                 self.counters.count("retained_command", f"retained message on {topic}")
                 return None
@@ -45,7 +54,7 @@ class Router:
                     return dataclasses.replace(TextCommand.from_payload(payload), received_s=self.clock())
                 except BadMessage as exc:
                     self.counters.count(exc.reason, str(exc))
-                    return None
+                    return RejectedCommand(exc.reason, str(exc))
             return Say.from_payload(payload) if topic == topics.say else Listen()
         if len(payload) > self.settings.max_state_bytes:
             self.counters.count("oversize", f"{len(payload)} bytes on {topic}")

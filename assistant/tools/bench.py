@@ -101,7 +101,7 @@ def _bench_config(config_path: Path, model: Path, port: int, workdir: Path, prot
     import yaml
 
     data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    data.setdefault("mqtt", {}).update({"host": "127.0.0.1", "port": port, "commands_per_minute": 6000,
+    data.setdefault("mqtt", {}).update({"host": "127.0.0.1", "port": port, "commands_per_minute": 6000, "commands_per_minute_total": 60000,
                                         "protocol": protocol})  # fmt: skip
     data.setdefault("understanding", {})["model"] = str(model.resolve())
     for name, values in sections.items():
@@ -322,7 +322,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int) ->
     replies: list[str] = []
     arrived = threading.Event()
     service_config = config.model_copy(update={"mqtt": config.mqtt.model_copy(update={
-        "host": "127.0.0.1", "port": port, "tls": None, "commands_per_minute": 6000})})  # fmt: skip
+        "host": "127.0.0.1", "port": port, "tls": None, "commands_per_minute": 6000, "commands_per_minute_total": 60000})})  # fmt: skip
     reply_topic = f"{config.mqtt.prefix}/{config.site.id}/reply"
 
     def on_message(client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:

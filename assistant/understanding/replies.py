@@ -13,6 +13,11 @@ NOT_UNDERSTOOD = "Sorry, I didn't understand that."
 NOT_SURE = "Sorry, I'm not sure what you meant."
 CANCELLED = "OK, I won't."
 NOTHING_TO_CONFIRM = "OK."
+RATE_LIMITED = "Sorry, too many commands: I did nothing with that one. Please wait a moment."
+
+
+def unreadable(detail: str) -> str:
+    return f"Sorry, I couldn't read that command ({detail}), so I did nothing."
 
 
 class Named(Protocol):
