@@ -9,6 +9,7 @@ benchmarks and the tests get the same service, session and voice chain that ship
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,8 +74,11 @@ def build_service(config_path: Path | None, config: Config, base: Path) -> tuple
     return daemon, voice
 
 
-def run_service(config_path: Path, config: Config, base: Path) -> int:
+def run_service(config_path: Path, config: Config, base: Path, reload_asked: threading.Event | None = None) -> int:
+    """``reload_asked``: set by a SIGHUP that came while starting; the reload happens once running."""
     daemon, voice = build_service(config_path, config, base)
+    if reload_asked is not None and reload_asked.is_set():
+        daemon.reload()
     if voice is not None:
         voice.start(daemon.submit)
     try:

@@ -34,9 +34,10 @@ class Notifier:
             return
         message = "\n".join(fields).encode()
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            # non-blocking: a receiver that has stopped reading must never hold the main loop
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK) as sock:
                 sock.sendto(message, self.address)
-        except OSError as exc:  # systemd gone: nothing to tell, nothing to fix
+        except OSError as exc:  # systemd gone or its queue full: nothing to tell, nothing to fix
             log.debug("sd_notify failed: %s", exc)
 
     def ready(self, status: str) -> None:

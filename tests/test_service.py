@@ -229,3 +229,51 @@ def test_demo_shows_commands_devices_and_replies():
     out = proc.stdout
     assert "device: zigbee2mqtt/living_room_lamp/set  {\"state\":\"ON\"}" in out
     assert "reply:  No, the Garage Door is closed." in out
+
+
+def test_sighup_while_starting_is_a_reload_not_an_exit(tmp_path):
+    broker = Broker(tmp_path).start()
+    config = write_config(tmp_path, broker.port)
+    proc = start_service(config)
+    log = config.parent / "service.log"
+    try:
+        deadline = time.monotonic() + 20
+        while b"starting: loading" not in (log.read_bytes() if log.exists() else b""):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGHUP)  # the models are still loading
+        observer = Observer(broker.port)
+        observer.wait_for(f"{PREFIX}/status", lambda p: p == b"online", timeout=20)
+        observer.publish(f"{PREFIX}/command", json.dumps({"text": "turn on the hallway light", "id": 1}))
+        assert observer.reply(1)["success"] is True
+        assert proc.poll() is None
+        assert b"reloaded" in log.read_bytes()
+        observer.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(5)
+        broker.stop()
+
+
+def test_sd_notify_never_blocks_on_a_receiver_that_stopped_reading(tmp_path):
+    import threading
+
+    from assistant.systemd import Notifier
+
+    path = tmp_path / "stuck.sock"
+    stuck = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    stuck.bind(str(path))  # never read: its queue fills
+    notifier = Notifier({"NOTIFY_SOCKET": str(path)})
+    sent = threading.Event()
+
+    def flood() -> None:
+        for _ in range(5000):
+            notifier.watchdog()
+        sent.set()
+
+    thread = threading.Thread(target=flood, daemon=True)
+    thread.start()
+    try:
+        assert sent.wait(30), "sd_notify blocked on a full socket"
+    finally:
+        stuck.close()
