@@ -52,3 +52,24 @@ def test_unsupported_combinations_raise(registry):
         command_for(registry.device("sensor.bathroom_humidity"), "turn_on")
     with pytest.raises(UnsupportedAction):
         command_for(registry.device("light.kitchen_ceiling"), "set_brightness", {})
+
+
+def test_generic_json_templates_escape_what_people_say_and_topics_refuse_wildcards():
+    import json as _json
+
+    from assistant.config import Device
+
+    todo = Device.model_validate({"id": "todo.notes", "name": "Notes", "domain": "todo", "protocol": "generic",
+                                  "commands": {"add_item": {"topic": "home/notes/add", "payload": '{{"item": "{item}"}}'}}})  # fmt: skip
+    said = 'a "quoted" thing \\ and a newline\n'
+    action = command_for(todo, "add_item", {"item": said})
+    assert _json.loads(action.payload) == {"item": said}
+    plain = Device.model_validate({"id": "todo.plain", "name": "Plain", "domain": "todo", "protocol": "generic",
+                                   "commands": {"add_item": {"topic": "home/plain/add", "payload": "{item}"}}})  # fmt: skip
+    assert command_for(plain, "add_item", {"item": 'say "hi"'}).payload == 'say "hi"'  # not JSON: as said
+    by_topic = Device.model_validate({"id": "todo.topics", "name": "Topics", "domain": "todo", "protocol": "generic",
+                                      "commands": {"add_item": {"topic": "home/lists/{item}", "payload": "1"}}})  # fmt: skip
+    assert command_for(by_topic, "add_item", {"item": "milk"}).topic == "home/lists/milk"
+    for hostile in ("#", "a/b", "x+y", "nul\0"):
+        with pytest.raises(UnsupportedAction):
+            command_for(by_topic, "add_item", {"item": hostile})

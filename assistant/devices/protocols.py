@@ -8,10 +8,11 @@ generic:     the user's topic and payload templates, one per action, ``{field}``
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..config import ACTION_FIELDS, Device
+from ..config import ACTION_FIELDS, Device, template_fields
 from ..core.messages import Action
 from ..errors import UnsupportedAction
 
@@ -102,7 +103,16 @@ def _generic(device: Device, action: str, p: Params) -> tuple[str, str]:
     if template is None:
         raise UnsupportedAction(f"{device.name} has no command for {action.replace('_', ' ')}")
     fields = {name: p[name] for name in ACTION_FIELDS[action]}
-    return template.topic.format(**fields), template.payload.format(**fields)
+    for name, value in fields.items():
+        if isinstance(value, str) and name in template_fields(template.topic) and (
+                not value or set(value) & set("/#+\0") or len(value) > 100):  # fmt: skip
+            raise UnsupportedAction(f"{device.name}: {value[:40]!r} cannot be part of a topic")
+    payload = template.payload
+    literal = next(iter(string.Formatter().parse(payload)), ("",))[0].lstrip()  # "{{" reads as "{"
+    if literal.startswith(("{", "[")):  # a JSON template: string values escaped to stay JSON
+        fields_json = {k: json.dumps(v)[1:-1] if isinstance(v, str) else v for k, v in fields.items()}
+        return template.topic.format(**fields), payload.format(**fields_json)
+    return template.topic.format(**fields), payload.format(**fields)
 
 
 _PROTOCOLS: dict[str, Callable[[Device, str, Params], tuple[str, str]]] = {
