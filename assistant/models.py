@@ -284,6 +284,14 @@ def pull(model_id: str) -> Path:
     raise ModelError(f"could not fetch {model_id}:\n  " + "\n  ".join(errors))
 
 
+def registry_help() -> str:
+    """The model ids for `assistant models --help`: one a line, with kind, licence and the engine it is the default of."""
+    defaults = {model_id: kind for kind, model_id in DEFAULTS.items()}
+    lines = [f"  {m.id:30} {m.kind:8} {m.license}" + (f" (default for {defaults[m.id]})" if m.id in defaults else "")
+             for m in REGISTRY]  # fmt: skip
+    return "model ids:\n" + "\n".join(lines)
+
+
 def cli(action: str, ids: list[str]) -> int:
     chosen = [spec(i) for i in ids] if ids else list(REGISTRY)
     status = 0
