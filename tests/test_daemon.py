@@ -310,12 +310,44 @@ def test_devices_command_lists_the_running_registry(daemon, observer, broker, co
     observer.publish("zigbee2mqtt/hallway_light", json.dumps({"state": "ON", "brightness": 254}))
     observer.wait_for(f"{PREFIX}/devices", hallway_on)  # live state republishes the list (at most every 2 s)
     settings = with_broker(config, broker.port)
-    rows = {row["id"]: row for row in fetch_devices(settings)}
+    listing = fetch_devices(settings)
+    assert listing.status == "online" and listing.stale_note is None
+    rows = {row["id"]: row for row in listing.rows}
     assert rows.keys() == {d.id for d in daemon.registry.devices}
     assert rows["light.hallway"]["source"] == "config"
     assert rows["light.hallway"]["state"]["state"] == "on"
     assert print_devices(settings, as_json=False) == 0
-    assert "light.living_room_lamp" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("id ") and "light.living_room_lamp" in out and "offline" not in out
+
+
+def test_devices_command_says_when_the_list_is_the_last_one_of_a_stopped_service(broker, config, understander,
+                                                                                  capsys):  # fmt: skip
+    from assistant.tools.listing import fetch_devices, print_devices
+
+    settings = with_broker(config, broker.port)
+    with running(settings, understander) as daemon:
+        assert daemon.link.wait_connected(10)
+        assert fetch_devices(settings).status == "online"
+    listing = fetch_devices(settings)  # the service has stopped: its list is still retained
+    assert listing.status == "offline" and listing.rows
+    assert print_devices(settings, as_json=False) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "(service offline; last known list: states may be out of date)"
+    assert "light.living_room_lamp" in out
+    assert print_devices(settings, as_json=True) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == listing.rows
+    assert captured.err == "note: service offline; last known list: states may be out of date\n"
+
+
+def test_devices_command_without_a_status_says_it_is_unknown(broker, observer, config, capsys):
+    from assistant.tools.listing import print_devices
+
+    rows = [{"id": "light.x", "name": "X", "area": None, "protocol": "zigbee2mqtt", "source": "config", "state": {}}]
+    observer.publish(f"{PREFIX}/devices", json.dumps(rows), retain=True)
+    assert print_devices(with_broker(config, broker.port), as_json=False) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "(service status unknown; last known list: states may be out of date)"
 
 
 @pytest.mark.xfail(strict=True, reason="needs the stats-at-start change to assistant/service/daemon.py (issue 13)")
