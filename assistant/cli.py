@@ -134,6 +134,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     config, base = load_config(config_path(args.config))
     if args.voice:
+        if args.report:
+            raise AssistantError("--report is for the text evaluation, not --voice")
         from .tools.evaluate import run_voice_eval
 
         return run_voice_eval(config, base, load_voice)
@@ -254,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--errors", type=int, default=0, help="print up to N failures")
     p.add_argument("--voice", action="store_true",
                    help="instead: WER and command success on the shared recordings and Piper speech with noise")
+    p.add_argument("--report", metavar="FILE",
+                   help="also write an HTML report: the table and per-intent accuracy bars (the report extra)")
     p.set_defaults(func=cmd_eval)
 
     p = with_config(command("bench", "parse latency (p50/p95), load time and memory, beside hassil"))
@@ -270,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also: start the voice service N times, time start to ready, peak memory")  # fmt: skip
     p.add_argument("--vosk", nargs="+", metavar="WAV", help="also: vosk streaming, endpoint to final transcript")
     p.add_argument("--vosk-model", default="vosk-model-small-ko-0.22", help="model id or folder for --vosk")
+    p.add_argument("--report", metavar="FILE",
+                   help="also write an HTML report: parse latency table and histograms (the report extra)")
     p.set_defaults(func=cmd_bench)
 
     p = with_config(command("run", "run the assistant service on MQTT"))
