@@ -350,10 +350,10 @@ def test_devices_command_without_a_status_says_it_is_unknown(broker, observer, c
     assert capsys.readouterr().out.splitlines()[0] == "(service status unknown; last known list: states may be out of date)"
 
 
-@pytest.mark.xfail(strict=True, reason="needs the stats-at-start change to assistant/service/daemon.py (issue 13)")
 def test_stats_are_retained_from_the_start_even_when_the_broker_comes_up_late(tmp_path, config, understander):
     """No drops yet, and the broker down when the service starts: the retained stats (all zero) are there
-    as soon as it connects, not only after the first dropped message."""
+    as soon as it connects, not only after the first dropped message (issue 13; the link's backlog of own
+    messages carries the first stats over to the connection)."""
     broker = Broker(tmp_path)  # its port, not started yet
     try:
         with running(with_broker(config, broker.port), understander) as daemon:
@@ -369,3 +369,33 @@ def test_stats_are_retained_from_the_start_even_when_the_broker_comes_up_late(tm
     finally:
         broker.stop()
     assert stats == {} and daemon.counters.values() == []
+
+
+@pytest.mark.xfail(strict=True, reason="needs stats published on every connect in assistant/service/daemon.py")
+def test_stats_are_retained_again_after_a_broker_restart_that_lost_them(tmp_path, config, understander):
+    """A broker without persistence forgets retained messages when it restarts: the device list is
+    published again on the reconnect, and so must the stats be, drops or not."""
+    broker = Broker(tmp_path).start()
+    try:
+        with running(with_broker(config, broker.port), understander) as daemon:
+            assert daemon.link.wait_connected(10)
+            first = Observer(broker.port, topics=(f"{PREFIX}/stats",))
+            try:
+                first.wait_for(f"{PREFIX}/stats", timeout=10)
+            finally:
+                first.close()
+            broker.stop()  # persistence false: the retained stats are gone with it
+            time.sleep(0.5)
+            assert not daemon.link.connected
+            broker.start()
+            assert daemon.link.wait_connected(15)
+            time.sleep(0.5)
+            later = Observer(broker.port, topics=(f"{PREFIX}/devices", f"{PREFIX}/stats"))
+            try:
+                later.wait_for(f"{PREFIX}/devices", timeout=10)  # republished on the reconnect
+                stats = json.loads(later.wait_for(f"{PREFIX}/stats", timeout=10))
+            finally:
+                later.close()
+    finally:
+        broker.stop()
+    assert stats == {}
