@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import paths
 from .config import Config
 
 if TYPE_CHECKING:
@@ -22,17 +23,12 @@ if TYPE_CHECKING:
     from .voice.pipeline import Publisher, VoicePipeline
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+"""The source checkout, for the developer commands' default data (`eval`, `bench`); never for the model."""
 
 
 def model_path(config: Config, base: Path) -> Path:
-    """The model file named in the config, relative to the config's folder, else to this checkout."""
-    path = Path(config.understanding.model)
-    if path.is_absolute():
-        return path
-    for root in (base, REPO_ROOT):
-        if (root / path).exists():
-            return root / path
-    return base / path
+    """The language model file: see paths.model_path (ModelError naming the paths looked at)."""
+    return paths.model_path(config, base)
 
 
 def load_understanding(config: Config, base: Path) -> Understander:

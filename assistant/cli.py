@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import logging
 import os
+import platform
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from . import __version__, paths
 from .app import REPO_ROOT, load_understanding, load_voice, model_path
-from .config import load_config
-from .errors import AssistantError, ConfigError
+from .config import check_input_device, config_location, load_config
+from .errors import AssistantError, ConfigError, ModelError
 
 log = logging.getLogger("assistant")
 
 DEFAULT_CONFIG = "config.yaml"
+UNSUPPORTED_MACHINES = ("armv6", "armv7", "armv8l")
+"""32-bit ARM (`platform.machine()` prefixes): onnxruntime has no wheel for it."""
 
 
 def config_path(arg: str | None) -> str:
@@ -28,9 +33,37 @@ def config_path(arg: str | None) -> str:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    """The file (every problem, with its line), then what it points at: the model file and the microphone.
+    Starts nothing; errors exit 2, warnings and checks that could not be made are printed and exit 0."""
     path = config_path(args.config)
-    config, _ = load_config(path)
-    print(f"{path}: OK ({len(config.areas)} areas, {len(config.devices)} devices)")
+    config, base = load_config(path)
+    try:
+        model: Path | None = model_path(config, base)
+    except ModelError as exc:
+        print(f"error: {config_location(path, ('understanding', 'model'))}: {exc}", file=sys.stderr)
+        model = None
+    if config.audio.input is not None:
+        where = f"{config_location(path, ('audio', 'input'))}: audio.input {config.audio.input!r}"
+        unchecked = None
+        try:
+            import sounddevice
+        except ImportError:
+            unchecked = f"sounddevice is not installed ({paths.install_hint('voice')})"
+        except OSError as exc:  # sounddevice without the PortAudio library
+            unchecked = f"{exc} (on Debian and Raspberry Pi OS: apt-get install libportaudio2)"
+        else:
+            try:
+                problem = check_input_device(config.audio.input, sounddevice)
+            except sounddevice.PortAudioError as exc:  # no device list to compare with
+                unchecked = str(exc)
+            else:
+                if problem is not None:
+                    print(f"warning: {where}: {problem}", file=sys.stderr)
+        if unchecked is not None:
+            print(f"note: {where}: could not be checked: {unchecked}", file=sys.stderr)
+    if model is None:
+        return 2
+    print(f"{path}: OK ({len(config.areas)} areas, {len(config.devices)} devices; model {model})")
     return 0
 
 
@@ -101,6 +134,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     config, base = load_config(config_path(args.config))
     if args.voice:
+        if args.report:
+            raise AssistantError("--report is for the text evaluation, not --voice")
         from .tools.evaluate import run_voice_eval
 
         return run_voice_eval(config, base, load_voice)
@@ -188,35 +223,54 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import models
+
+    try:
+        version = importlib.metadata.version(paths.DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        version = __version__
     parser = argparse.ArgumentParser(prog="assistant", description="Offline voice assistant for the smart home.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version} ({paths.DISTRIBUTION})")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
+    # -v after the command too (`assistant parse -v ...`); SUPPRESS keeps it from resetting one given before.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help="one of these; `assistant COMMAND --help` for its options")
+
+    def command(name: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".", parents=[common],
+                              **kwargs)  # fmt: skip
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--config", help=f"config file (default: $ASSISTANT_CONFIG or {DEFAULT_CONFIG})")
         return p
 
-    p = with_config(sub.add_parser("check-config", help="validate the config file and exit"))
+    data_help = "sentences and their expected results, JSON lines (default: the checkout's tests/data/)"
+
+    p = with_config(command("check-config", "validate the config, its model file and microphone; start nothing"))
     p.set_defaults(func=cmd_check_config)
 
-    p = with_config(sub.add_parser("parse", help="understand sentences; print one JSON object per line"))
+    p = with_config(command("parse", "understand sentences; print one JSON object per line"))
     p.add_argument("--jsonl", action="store_true", help='stdin lines are JSON: {"text", "id", "context"}')
     p.add_argument("text", nargs="*", help="sentences (default: one per stdin line)")
     p.set_defaults(func=cmd_parse)
 
-    p = with_config(sub.add_parser("eval", help="accuracy on the hand-written set, beside hassil"))
-    p.add_argument("--data", default=str(REPO_ROOT / "tests" / "data" / "handwritten.jsonl"))
+    p = with_config(command("eval", "accuracy on the hand-written set, beside hassil"))
+    p.add_argument("--data", default=str(REPO_ROOT / "tests" / "data" / "handwritten.jsonl"), help=data_help)
     p.add_argument("--generated", default=None, help="held-out generated split (default: from the model metadata)")
     p.add_argument("--no-hassil", action="store_true", help="skip the hassil peer")
     p.add_argument("--errors", type=int, default=0, help="print up to N failures")
     p.add_argument("--voice", action="store_true",
                    help="instead: WER and command success on the shared recordings and Piper speech with noise")
+    p.add_argument("--report", metavar="FILE",
+                   help="also write an HTML report: the table and per-intent accuracy bars (the report extra)")
     p.set_defaults(func=cmd_eval)
 
-    p = with_config(sub.add_parser("bench", help="parse latency (p50/p95), load time and memory, beside hassil"))
-    p.add_argument("--data", default=str(REPO_ROOT / "tests" / "data" / "handwritten.jsonl"))
+    p = with_config(command("bench", "parse latency (p50/p95), load time and memory, beside hassil"))
+    p.add_argument("--data", default=str(REPO_ROOT / "tests" / "data" / "handwritten.jsonl"), help=data_help)
     p.add_argument("--runs", type=int, default=5, help="passes over the sentences")
-    p.add_argument("--no-hassil", action="store_true")
+    p.add_argument("--no-hassil", action="store_true", help="skip the hassil peer")
     p.add_argument("--mqtt", action="store_true",
                    help="also: command-to-device latency over a real broker (mosquitto on a free port)")
     p.add_argument("--commands", type=int, default=200, help="commands sent for --mqtt")
@@ -227,31 +281,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also: start the voice service N times, time start to ready, peak memory")  # fmt: skip
     p.add_argument("--vosk", nargs="+", metavar="WAV", help="also: vosk streaming, endpoint to final transcript")
     p.add_argument("--vosk-model", default="vosk-model-small-ko-0.22", help="model id or folder for --vosk")
+    p.add_argument("--report", metavar="FILE",
+                   help="also write an HTML report: parse latency table and histograms (the report extra)")
     p.set_defaults(func=cmd_bench)
 
-    p = with_config(sub.add_parser("run", help="run the assistant service on MQTT"))
+    p = with_config(command("run", "run the assistant service on MQTT"))
     p.set_defaults(func=cmd_run)
 
-    p = with_config(sub.add_parser("devices", help="list the registry as the running service sees it"))
+    p = with_config(command("devices", "list the registry as the running service sees it"))
     p.add_argument("--json", action="store_true", help="print the JSON the service publishes")
     p.set_defaults(func=cmd_devices)
 
-    p = with_config(sub.add_parser("demo", help="an embedded broker, the service, a few commands: printed"))
+    p = with_config(command("demo", "an embedded broker, the service, a few commands: printed"))
     p.add_argument("text", nargs="*", help="commands to send (default: a handful of examples)")
     p.set_defaults(func=cmd_demo)
 
-    p = with_config(sub.add_parser("process", help="the voice pipeline on audio files; one JSON line per utterance"))
+    p = with_config(command("process", "the voice pipeline on audio files; one JSON line per utterance"))
     p.add_argument("files", nargs="+", help="WAV files (any rate, any channels); - reads raw s16le PCM from stdin")
     p.add_argument("--rate", type=int, default=16000, help="stdin PCM: sample rate in Hz")
     p.add_argument("--channels", type=int, default=1, help="stdin PCM: channels")
     p.set_defaults(func=cmd_process)
 
-    p = sub.add_parser("models", help="speech models: list, pull (download and verify), verify")
-    p.add_argument("action", choices=["list", "pull", "verify"])
-    p.add_argument("ids", nargs="*", help="model ids (default: all)")
+    p = command("models", "speech models: list, pull (download and verify), verify",
+                epilog=models.registry_help(), formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument("action", choices=["list", "pull", "verify"],
+                   help="list: where each model is; pull: fetch and verify; verify: check every file's sha256")
+    p.add_argument("ids", nargs="*", metavar="ID", help="model ids, below (default: all)")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("train", help="reproduce the shipped model from scratch (needs the [train] extra)")
+    p = command("train", "reproduce the shipped model from scratch (needs the [train] extra)")
     try:
         from .train import pipeline
     except ImportError:  # the train package is optional at runtime
@@ -262,7 +320,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Iterable[str] | None = None) -> int:
+def main(argv: Iterable[str] | None = None, *, machine: str | None = None) -> int:
+    """The `assistant` command; ``machine`` stands in for ``platform.machine()`` in tests."""
+    if machine is None:
+        machine = platform.machine()
+        if machine in ("aarch64", "arm64") and sys.maxsize < 2**32:  # 32-bit Raspberry Pi OS on a 64-bit kernel
+            machine = "armv7l (a 32-bit system on a 64-bit kernel)"
+    if machine.startswith(UNSUPPORTED_MACHINES):  # before anything imports onnxruntime
+        print(f"error: 64-bit Raspberry Pi OS (arm64) is required; this is {machine}", file=sys.stderr)
+        return 1
     parser = build_parser()
     args = parser.parse_args(list(argv) if argv is not None else None)
     logging.basicConfig(
@@ -273,7 +339,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # one problem a line, each `file:line: field: message`
+            print(f"error: {line}", file=sys.stderr)
         return 2
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

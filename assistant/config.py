@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -52,6 +53,9 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 _ID_RE = re.compile(r"^[a-z_]+\.[a-z0-9_]+$")
+
+Loc: TypeAlias = tuple[str | int, ...]
+"""Where a value is in the document: mapping keys and list indexes, e.g. ("devices", 3, "area")."""
 
 
 class _Model(BaseModel):
@@ -328,91 +332,206 @@ class Config(_Model):
     def _references(self) -> Config:
         area_names = {a.name.casefold() for a in self.areas}
         floor_names = {f.name.casefold() for f in self.floors}
+        problems: list[tuple[Loc, str]] = []
         seen: set[str] = set()
         for i, device in enumerate(self.devices):
             if device.id in seen:
-                raise _LocatedError(("devices", i, "id"), f"duplicate device id {device.id!r}")
+                problems.append((("devices", i, "id"), f"duplicate device id {device.id!r}"))
             seen.add(device.id)
             if device.area is not None and device.area.casefold() not in area_names:
-                raise _LocatedError(("devices", i, "area"), f"unknown area {device.area!r}")
+                problems.append((("devices", i, "area"), f"unknown area {device.area!r}"))
         for i, area in enumerate(self.areas):
             if area.floor is not None and self.floors and area.floor.casefold() not in floor_names:
-                raise _LocatedError(("areas", i, "floor"), f"unknown floor {area.floor!r}")
+                problems.append((("areas", i, "floor"), f"unknown floor {area.floor!r}"))
         if self.site.area is not None and self.site.area.casefold() not in area_names:
-            raise _LocatedError(("site", "area"), f"unknown area {self.site.area!r}")
+            problems.append((("site", "area"), f"unknown area {self.site.area!r}"))
+        if problems:
+            raise _LocatedError(*problems[0], more=problems[1:])
         return self
 
 
 class _LocatedError(ValueError):
-    """A cross-field error that knows which field it is about."""
+    """A cross-field error that knows which field it is about (``more``: the other fields found wrong)."""
 
-    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+    def __init__(self, loc: Loc, message: str, more: Sequence[tuple[Loc, str]] = ()) -> None:
         super().__init__(message)
         self.loc = loc
         self.message = message
+        self.problems = [(loc, message), *more]
 
 
-def _node_at(node: yaml.Node | None, loc: tuple[str | int, ...]) -> yaml.Node | None:
+def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+    """The value under a key (the last one written, as YAML keeps) or at a list index; None if absent."""
+    found = None
+    if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+        for key, value in node.value:
+            if key.value == part:
+                found = value
+    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        found = node.value[part]
+    return found
+
+
+def _node_at(node: yaml.Node | None, loc: Loc) -> yaml.Node | None:
     """The deepest YAML node along ``loc`` (keys and list indexes)."""
     for part in loc:
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            for key, value in node.value:
-                if key.value == part:
-                    node = value
-                    break
-            else:
-                return node
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
+        child = _child(node, part)
+        if child is None:
             return node
+        node = child
     return node
 
 
-def _line_of(root: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None:
+def _line_of(root: yaml.Node | None, loc: Loc) -> int | None:
     node = _node_at(root, loc)
     return None if node is None else node.start_mark.line + 1
 
 
-def _format_loc(loc: tuple[str | int, ...]) -> str:
+def _format_loc(loc: Loc) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
 
-def parse_config(text: str, source: str = "<config>") -> Config:
-    """Validate a YAML document. Raises ConfigError naming the file, line and field."""
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader that also finds keys written twice in one mapping (PyYAML keeps the last one
+    silently, so a second `host:` under `mqtt:` would quietly win)."""
+
+    def duplicate_keys(self, node: yaml.Node | None, loc: Loc = ()) -> list[tuple[Loc, int, int]]:
+        """(field, line of the first, line of the second) for every key repeated in a mapping under ``node``."""
+        found: list[tuple[Loc, int, int]] = []
+        seen_nodes: set[int] = set()  # anchors and aliases can make the tree a graph, even a cycle
+        pending: list[tuple[yaml.Node, Loc]] = [(node, loc)] if node is not None else []
+        while pending:
+            node, loc = pending.pop()
+            if id(node) in seen_nodes:
+                continue
+            seen_nodes.add(id(node))
+            if isinstance(node, yaml.MappingNode):
+                first: dict[tuple[str, Any], int] = {}
+                for key, value in node.value:
+                    if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    line = key.start_mark.line + 1
+                    if (key.tag, key.value) in first:
+                        found.append(((*loc, key.value), first[(key.tag, key.value)], line))
+                    else:
+                        first[(key.tag, key.value)] = line
+                    pending.append((value, (*loc, key.value)))
+            elif isinstance(node, yaml.SequenceNode):
+                pending.extend((item, (*loc, i)) for i, item in enumerate(node.value))
+        return sorted(found, key=lambda f: f[2])
+
+
+def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any, list[tuple[Loc, int, int]]]:
+    """The document's node tree, its data and its repeated keys; ConfigError on invalid YAML."""
+    loader = _Loader(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = loader.get_single_node()
+        return root, (None if root is None else loader.construct_document(root)), loader.duplicate_keys(root)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    finally:
+        loader.dispose()
+
+
+def _data_loc(loc: tuple[str | int, ...], data: Any, missing: bool) -> Loc:
+    """A pydantic error location as keys and indexes of the document: the tags pydantic adds for unions,
+    literals and validators (``str``, ``literal['a']``, ``function-after[...]``) are not in the data."""
+    out: list[str | int] = []
+    for i, part in enumerate(loc):
+        if isinstance(data, list) and isinstance(part, int):
+            present = 0 <= part < len(data)
+        else:
+            present = isinstance(data, dict) and part in data
+        if present:
+            out.append(part)
+            data = data[part]
+        elif missing and i == len(loc) - 1:  # a required field that is not written: its name
+            out.append(part)
+    return tuple(out)
+
+
+def _validation_problems(exc: ValidationError, data: Any) -> list[tuple[Loc, str]]:
+    """Every error pydantic found, as (field, message); one per field, a union's alternatives joined."""
+    by_loc: dict[Loc, list[str]] = {}
+    for error in exc.errors():
+        ctx_error = (error.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _LocatedError):
+            for loc, message in ctx_error.problems:
+                by_loc.setdefault(loc, []).append(message)
+            continue
+        loc = _data_loc(error["loc"], data, error["type"] == "missing")
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field (a typo?)"
+        messages = by_loc.setdefault(loc, [])
+        if message not in messages:
+            messages.append(message)
+    return [(loc, "; ".join(messages)) for loc, messages in by_loc.items()]
+
+
+def parse_config(text: str, source: str = "<config>") -> Config:
+    """Validate a YAML document. Raises ConfigError naming the file, line and field of every problem,
+    one a line, in the order of the file."""
+    root, data, duplicates = _read_yaml(text, source)
     if data is None:
-        data = {}
+        raise ConfigError(f"{source}: the file is empty: a config needs at least a `devices:` list"
+                          " (`devices: []` for a home with nothing to switch yet)")  # fmt: skip
     if not isinstance(data, dict):
         raise ConfigError(f"{source}:1: the top level must be a mapping of sections (site, areas, devices, ...)")
+    problems: list[tuple[int | None, Loc, str]] = [
+        (second, loc, f"written twice (lines {first} and {second}): remove one; YAML would silently keep the last")
+        for loc, first, second in duplicates
+    ]
+    if "devices" not in data:
+        need = "missing: a config needs a `devices:` list (`devices: []` for a home with nothing to switch yet)"
+        problems.append((None, ("devices",), need))
+    config = None
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        # Literal unions put the literal's repr in loc; drop anything that is not a key or index.
-        loc = tuple(p for p in loc if isinstance(p, int) or not p.startswith("literal["))
-        ctx_error = (first.get("ctx") or {}).get("error")
-        if isinstance(ctx_error, _LocatedError):
-            loc, message = ctx_error.loc, ctx_error.message
-        else:
-            message = first["msg"].removeprefix("Value error, ")
-            if first["type"] == "extra_forbidden":
-                message = "unknown field (a typo?)"
-        line = _line_of(root, loc)
-        where = f"{source}:{line}" if line else source
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{where}: {_format_loc(loc)}: {message}{more}") from None
+        problems += [(_line_of(root, loc), loc, message) for loc, message in _validation_problems(exc, data)]
+    if problems or config is None:
+        problems.sort(key=lambda p: (p[0] is None, p[0] or 0))
+        where = [f"{source}:{line}" if line else source for line, _, _ in problems]
+        raise ConfigError("\n".join(f"{w}: {_format_loc(loc)}: {message}" for w, (_, loc, message) in zip(where, problems)))
+    return config
+
+
+def config_location(path: str | Path, loc: Loc) -> str:
+    """``file:line`` of a field written in a config file, or ``file`` when it is not written there: for
+    problems found after loading (a missing model file, an absent microphone)."""
+    try:
+        root, _, _ = _read_yaml(Path(path).read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return str(path)
+    node = root
+    for part in loc:
+        node = _child(node, part)
+        if node is None:
+            return str(path)
+    return f"{path}:{node.start_mark.line + 1}" if node is not None else str(path)
+
+
+def check_input_device(device: str | int, sounddevice: Any) -> str | None:
+    """Why `audio.input` names no input device that ``sounddevice`` (the module, or a stand-in with its
+    ``query_devices`` and ``PortAudioError``) sees, listing the ones it does; None when it names one."""
+    try:
+        sounddevice.query_devices(device, kind="input")
+        return None
+    except (ValueError, sounddevice.PortAudioError) as exc:
+        reason = str(exc)
+    listing = ", ".join(
+        f"{info.get('index', i)} {info['name']!r}"
+        for i, info in enumerate(sounddevice.query_devices())
+        if info.get("max_input_channels", 0) > 0
+    )  # fmt: skip
+    return f"{reason}; the input devices here: {listing or 'none'}"
 
 
 def load_config(path: str | Path) -> tuple[Config, Path]:

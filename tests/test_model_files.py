@@ -49,8 +49,14 @@ def test_truncated_model_fails_to_load_clearly(tmp_path):
 
 
 def test_missing_model_names_the_fix(tmp_path):
-    with pytest.raises(ModelError, match="assistant train"):
+    """The model ships in the wheel: a missing one means a damaged install, not a model to train."""
+    with pytest.raises(ModelError) as missing:
         NluModel(tmp_path / "nlu.int8.onnx")
+    message = str(missing.value)
+    assert message.startswith(f"{tmp_path / 'nlu.int8.onnx'}: model file not found")
+    assert "reinstall it (pip install --force-reinstall --no-deps hearth-voice-assistant)" in message
+    assert "understanding.model" in message
+    assert "run `assistant train` to build it" not in message
 
 
 def test_label_mismatch_is_refused(tmp_path):

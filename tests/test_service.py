@@ -137,7 +137,7 @@ def test_sighup_reload_keeps_old_config_when_invalid(tmp_path):
 
 def test_broken_config_exits_2_with_check_config_message(tmp_path):
     bad = tmp_path / "config.yaml"
-    bad.write_text("mqtt:\n  host: localhost\n  prot: 1883\n")
+    bad.write_text("mqtt:\n  host: localhost\n  prot: 1883\ndevices: []\n")
     run = subprocess.run([sys.executable, "-m", "assistant.cli", "run", "--config", str(bad)], cwd=ROOT,
                          capture_output=True, text=True, timeout=30)  # fmt: skip
     check = subprocess.run([sys.executable, "-m", "assistant.cli", "check-config", "--config", str(bad)], cwd=ROOT,

@@ -411,11 +411,11 @@ def test_admit_keeps_the_first_max_devices():
 
 def test_discovery_section_defaults_and_errors(config):
     assert config.discovery.allow == [] and config.discovery.max_devices == 500
-    assert parse_config("discovery: {allow: ['light.*'], max_devices: 3}\n").discovery.max_devices == 3
+    assert parse_config("discovery: {allow: ['light.*'], max_devices: 3}\ndevices: []\n").discovery.max_devices == 3
     with pytest.raises(ConfigError, match=r"bad.yaml:2: discovery.alow: unknown field"):
-        parse_config("discovery:\n  alow: []\n", "bad.yaml")
+        parse_config("discovery:\n  alow: []\ndevices: []\n", "bad.yaml")
     with pytest.raises(ConfigError, match=r"discovery.max_devices"):
-        parse_config("discovery: {max_devices: -1}\n", "bad.yaml")
+        parse_config("discovery: {max_devices: -1}\ndevices: []\n", "bad.yaml")
 
 
 # -- hostile discovery JSON never raises ------------------------------------------------------------------

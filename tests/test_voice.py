@@ -162,7 +162,7 @@ def test_wake_word_model_errors_are_clear(wake_word_model, tmp_path):
     with pytest.raises(ModelError, match="cannot load .*corrupt.onnx"):
         WakeWordDetector(Wake(mode="openwakeword", models=[str(corrupt)]))
     with pytest.raises(ConfigError, match=r"^test.yaml:2: wake: mode openwakeword needs `models`"):
-        parse_config("wake:\n  mode: openwakeword\n", "test.yaml")
+        parse_config("wake:\n  mode: openwakeword\ndevices: []\n", "test.yaml")
 
 
 def test_the_wake_word_cuts_a_spoken_reply_short(wake_word_model, config, recognizer, vad):

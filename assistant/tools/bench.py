@@ -35,6 +35,11 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
     from ..understanding.model import NluModel
     from ..understanding.parser import Context, Understander
 
+    report = getattr(args, "report", None)
+    if report:
+        from .report import require
+
+        require()  # before the benchmark, not after it
     rss_before = _rss_mb()
     started = time.perf_counter()
     model = NluModel(model_path, threads=1)
@@ -63,6 +68,7 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
     print(f"\n{'latency, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
     print(_row("parse (model+resolution)", total))
     print(_row("model inference only", model_only))
+    samples = {"parse (model+resolution)": total, "model inference only": model_only}
     if not args.no_hassil:
         started = time.perf_counter()
         peer = HassilPeer(registry)
@@ -76,7 +82,25 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
                 hassil.append((time.perf_counter() - t0) * 1000)
         print(_row("hassil recognize", hassil))
         print(f"\nhassil load: {hassil_load_s * 1000:.0f} ms; peak RSS after hassil: {_rss_mb():.0f} MB")
+        samples["hassil recognize"] = hassil
+    if report:
+        _write_bench_report(Path(report), f"{len(examples)} sentences from {data.name}, {args.runs} passes;"
+                            f" model load {load_s * 1000:.0f} ms; peak RSS {rss_ours:.0f} MB", samples)  # fmt: skip
     return 0
+
+
+def _write_bench_report(path: Path, setup: str, samples: dict[str, list[float]]) -> None:
+    from .report import Section, latency_figure, write_report
+
+    table = [["latency, ms", "p50", "p95", "max", "n"]]
+    for name, values in samples.items():
+        p50, p95, worst = _quantiles(values)
+        table.append([name, f"{p50:.2f}", f"{p95:.2f}", f"{worst:.2f}", str(len(values))])
+    write_report(path, "assistant bench", [
+        Section("Parse latency per sentence", table, note=setup),
+        Section("Latency histograms", png=latency_figure(samples)),
+    ])  # fmt: skip
+    print(f"\nreport: {path}")
 
 
 def _own_mosquitto(benchmark: str) -> tuple[int, Any] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,8 @@ from ..devices import Registry
 from ..errors import AssistantError
 from ..understanding.parser import Context, Understander
 
+OUT_OF_DOMAIN = "(out of domain: rejected)"
+"""The row of Scores.by_intent for sentences that must be rejected."""
 VALUE_SLOTS = ("brightness", "brightness_step", "color", "color_temp", "position", "volume_level", "volume_step",
                "percentage", "temperature", "temperature_unit", "temperature_step", "duration_s", "item")  # fmt: skip
 
@@ -75,12 +77,19 @@ class Scores:
     slot_tp: int = 0
     slot_fp: int = 0
     slot_fn: int = 0
+    by_intent: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Expected intent (or OUT_OF_DOMAIN) -> (intent right, examples), in the order first seen."""
+
+    def _tally(self, key: str, right: bool) -> None:
+        done, n = self.by_intent.get(key, (0, 0))
+        self.by_intent[key] = (done + right, n + 1)
 
     def add(self, example: Example, guess: Guess) -> bool:
         """Record one example; True when it is fully right."""
         if example.intent is None:
             self.n_ood += 1
             self.ood_rejected += guess.intent is None
+            self._tally(OUT_OF_DOMAIN, guess.intent is None)
             return guess.intent is None
         self.n_in += 1
         self.false_rejects += guess.intent is None
@@ -90,6 +99,7 @@ class Scores:
         self.slot_fn += len(expected - got)
         intent_ok = guess.intent == example.intent
         self.intent_ok += intent_ok
+        self._tally(example.intent, intent_ok)
         exact = intent_ok and guess.targets == example.targets and expected == got
         self.exact_ok += exact
         return exact
@@ -215,17 +225,24 @@ def run_eval(config: Config, understander: Understander, data: Path, args: Any) 
         parse = understander.parse(example.text, registry, Context.from_json(example.context))
         return Guess(parse.intent, parse.targets, parse.slots)
 
+    report = getattr(args, "report", None)
+    if report:
+        from . import report as html_report
+
+        html_report.require()  # before the evaluation, not after it
     started = time.perf_counter()
     our_failures: list[tuple[Example, Guess]] = []
-    columns = {"this model": _score(examples, ours, our_failures).row()}
+    scores = {"this model": _score(examples, ours, our_failures)}
     elapsed = time.perf_counter() - started
     if not args.no_hassil:
         peer = HassilPeer(registry)
-        columns["hassil"] = _score(
+        scores["hassil"] = _score(
             examples, lambda e: peer.guess(e.text, registry.context_area(e.context.get("area"))), []
-        ).row()
+        )
+    columns = {name: s.row() for name, s in scores.items()}
     n_in = sum(e.intent is not None for e in examples)
-    _print_table(f"hand-written set: {data}", columns, f"{n_in} in-domain, {len(examples) - n_in} out-of-domain")
+    counts = f"{n_in} in-domain, {len(examples) - n_in} out-of-domain"
+    _print_table(f"hand-written set: {data}", columns, counts)
     print(f"(this model: {elapsed / max(1, len(examples)) * 1000:.2f} ms per sentence, mean)")
     metrics = understander.model.metadata.get("metrics", {})
     if metrics:
@@ -235,7 +252,25 @@ def run_eval(config: Config, understander: Understander, data: Path, args: Any) 
     for example, guess in our_failures[: args.errors]:
         print(f"\nFAIL {example.text!r} ctx={example.context}\n  want {example.intent} {list(example.targets)} "
               f"{example.slots}\n  got  {guess.intent} {list(guess.targets)} {guess.slots}")  # fmt: skip
+    if report:
+        _write_eval_report(Path(report), data, counts, columns, scores)
     return 0
+
+
+def _write_eval_report(path: Path, data: Path, counts: str, columns: dict[str, dict[str, float]],
+                       scores: dict[str, Scores]) -> None:  # fmt: skip
+    from .report import Section, accuracy_figure, write_report
+
+    names = list(columns)
+    table = [["metric", *names]] + [[metric, *(f"{columns[n][metric] * 100:.1f}%" for n in names)]
+                                    for metric in columns[names[0]]]  # fmt: skip
+    bars = accuracy_figure({name: s.by_intent for name, s in scores.items()})
+    write_report(path, "assistant eval", [
+        Section(f"Hand-written set: {data.name} ({counts})", table),
+        Section("Per intent: share of sentences given the right intent", png=bars,
+                note=f"{OUT_OF_DOMAIN}: the share of out-of-domain sentences rejected."),
+    ])  # fmt: skip
+    print(f"\nreport: {path}")
 
 
 # -- voice ------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max-steps", type=int, default=0, help="stop after N optimizer steps (0: no limit)")
     g.add_argument("--sample", type=int, default=0, help="keep only N training sentences (tiny runs; 0: all)")
     g.add_argument("--per-intent", type=int, default=2500, help="generated sentences per intent label")
-    g.add_argument("--batch-size", type=int, default=64)
+    g.add_argument("--batch-size", type=int, default=64, help="sentences per training step")
     g.add_argument("--lr", type=float, default=5e-5, help="encoder learning rate")
     g.add_argument("--head-lr", type=float, default=5e-4, help="learning rate of the two heads")
     g.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda")

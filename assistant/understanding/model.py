@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..models import sha256_of
+from ..paths import REINSTALL
 from . import schema
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,9 @@ class NluModel:
         model_path = Path(model_path)
         meta_path = metadata_path(model_path)
         if not model_path.is_file():
-            raise ModelError(f"{model_path}: model file not found (run `assistant train` to build it)")
+            raise ModelError(f"{model_path}: model file not found. The language model ships with the package:"
+                             f" reinstall it ({REINSTALL}), or set understanding.model in the config to a"
+                             " model of your own (`assistant train --out DIR` writes DIR/nlu.int8.onnx)")  # fmt: skip
         if not meta_path.is_file():
             raise ModelError(f"{meta_path}: model metadata not found")
         try:

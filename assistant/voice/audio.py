@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.messages import AudioChunk
 from ..errors import AssistantError
+from ..paths import install_hint
 from ..queues import put_drop_oldest
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def _need(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise AudioError(f"{module} is not installed: pip install 'assistant[voice]'") from None
+        raise AudioError(f"{module} is not installed: {install_hint('voice')}") from None
     except OSError as exc:  # sounddevice without the PortAudio library
         raise AudioError(f"{module}: {exc} (on Debian and Raspberry Pi OS: apt-get install libportaudio2)") from None
 

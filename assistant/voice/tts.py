@@ -20,6 +20,7 @@ import numpy as np
 from .. import models
 from ..config import Tts
 from ..errors import AssistantError, ModelError
+from ..paths import install_hint
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class Speaker:
             try:
                 if name == "piper":
                     if importlib.util.find_spec("piper") is None:
-                        raise TtsError("piper-tts is not installed: pip install 'assistant[voice]'")
+                        raise TtsError(f"piper-tts is not installed: {install_hint('voice')}")
                     self.engine = PiperEngine(settings.voice)
                 else:
                     self.engine = EspeakEngine(settings.voice)

@@ -24,6 +24,7 @@ import numpy as np
 from ..config import Audio
 from ..core.messages import AudioChunk, Utterance
 from ..errors import ModelError
+from ..paths import install_hint
 from .audio import CHUNK_SAMPLES, RATE_HZ, Framer
 
 log = logging.getLogger(__name__)
@@ -36,11 +37,11 @@ def silero_path() -> Path:
     """Silero VAD's ONNX file as carried inside the faster-whisper wheel."""
     spec = importlib.util.find_spec("faster_whisper")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError("Silero VAD is carried by faster-whisper, which is not installed: pip install 'assistant[voice]'")
+        raise ModelError(f"Silero VAD is carried by faster-whisper, which is not installed: {install_hint('voice')}")
     assets = Path(next(iter(spec.submodule_search_locations))) / "assets"
     found = sorted(assets.glob("silero_vad*.onnx"))
     if not found:
-        raise ModelError(f"no silero_vad*.onnx in {assets}: reinstall faster-whisper (pip install 'assistant[voice]')")
+        raise ModelError(f"no silero_vad*.onnx in {assets}: reinstall faster-whisper ({install_hint('voice')})")
     return found[-1]
 
 

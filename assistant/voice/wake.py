@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 from ..config import Wake
 from ..core.messages import AudioChunk
 from ..errors import ModelError
+from ..paths import install_hint
 from .audio import Framer
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class WakeWordDetector:
         try:
             from openwakeword.model import Model
         except ImportError:
-            raise ModelError("wake.mode openwakeword needs the openwakeword package: pip install 'assistant[wakeword]'") from None
+            raise ModelError(f"wake.mode openwakeword needs the openwakeword package: {install_hint('wakeword')}") from None
         paths = [Path(p).expanduser() for p in settings.models]
         for path in paths:
             if not path.is_file():

@@ -18,6 +18,7 @@ from ...config import Asr
 from ...core.messages import Transcript, Utterance
 from ...devices import Registry
 from ...errors import ModelError
+from ...paths import install_hint
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def load_recognizer(settings: Asr, registry: Registry, extra_phrases: tuple[str,
     """The configured engine, loaded and warmed up; ModelError naming the install command if it cannot be."""
     engines = [settings.engine] if settings.engine != "auto" else list(installed_engines())
     if not engines:
-        raise ModelError("no speech recogniser installed: pip install 'assistant[voice]'")
+        raise ModelError(f"no speech recogniser installed: {install_hint('voice')}")
     errors = []
     for engine in engines:
         model_id = settings.model or models.DEFAULTS[engine]
@@ -79,12 +80,12 @@ def load_recognizer(settings: Asr, registry: Registry, extra_phrases: tuple[str,
 def _load(engine: str, settings: Asr, folder: Path, vocabulary: list[str]) -> Recognizer:
     if engine == "whisper":
         if importlib.util.find_spec("faster_whisper") is None:
-            raise ModelError("the whisper engine needs faster-whisper: pip install 'assistant[voice]'")
+            raise ModelError(f"the whisper engine needs faster-whisper: {install_hint('voice')}")
         from .whisper import WhisperRecognizer
 
         return WhisperRecognizer(settings, folder, vocabulary)
     if importlib.util.find_spec("vosk") is None:
-        raise ModelError("the vosk engine needs vosk: pip install 'assistant[voice]'")
+        raise ModelError(f"the vosk engine needs vosk: {install_hint('voice')}")
     from .vosk import VoskRecognizer
 
     return VoskRecognizer(settings, folder, vocabulary)
