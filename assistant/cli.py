@@ -174,11 +174,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     # a reload asked for while the models load is done once the service runs (SIGHUP would end it here)
     reload_asked = threading.Event()
     signal.signal(signal.SIGHUP, lambda *_: reload_asked.set())
-    log.info("starting: loading the config and models")
     from .app import run_service
 
     path = Path(config_path(args.config))
     config, base = load_config(path)
+    log.info("starting: loading the models")
     return run_service(path, config, base, reload_asked)
 
 

@@ -387,7 +387,6 @@ def test_stats_are_retained_from_the_start_even_when_the_broker_comes_up_late(tm
     assert stats == {} and daemon.counters.values() == []
 
 
-@pytest.mark.xfail(strict=True, reason="needs stats published on every connect in assistant/service/daemon.py")
 def test_stats_are_retained_again_after_a_broker_restart_that_lost_them(tmp_path, config, understander):
     """A broker without persistence forgets retained messages when it restarts: the device list is
     published again on the reconnect, and so must the stats be, drops or not."""

@@ -216,6 +216,7 @@ class Daemon:
             self.notifier.status("connected to the broker" if event.up else "broker connection lost; reconnecting")
             if event.up:
                 self._publish_devices()
+                self._publish_stats()
         elif isinstance(event, Say):
             if self.voice is None:
                 self.counters.count("unavailable", f"{self.topics.say}: no speech out in this service")
@@ -314,8 +315,7 @@ class Daemon:
         if self._devices_dirty and now - self._last_devices >= DEVICES_EVERY_S:
             self._publish_devices()
         if self.counters.dirty and now - self._last_stats >= STATS_EVERY_S:
-            self._last_stats = now
-            self.link.publish(self.topics.stats, wire_json(self.counters.snapshot()), qos=0, retain=True)
+            self._publish_stats()
 
     def timer_finished(self, finished: TimerFinished) -> None:
         self.link.publish(self.topics.timer, finished.payload(), qos=1)
@@ -329,6 +329,12 @@ class Daemon:
         self.link.unsubscribe(changes.removed)
         self.link.subscribe(changes.added)
         self._publish_devices()
+
+    def _publish_stats(self) -> None:
+        """The retained drop counters: at start, on every connect (a broker restart may have lost them), then
+        at most every STATS_EVERY_S while they change."""
+        self._last_stats = self.clock()
+        self.link.publish(self.topics.stats, wire_json(self.counters.snapshot()), qos=0, retain=True)
 
     def _publish_devices(self) -> None:
         self._devices_dirty = False
