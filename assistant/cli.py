@@ -147,6 +147,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     path = Path(config_path(args.config))
     config, base = load_config(path)
+    if args.faults:
+        from .app import load_understanding
+        from .tools.faults import run_faults
+
+        return run_faults(config, load_understanding(config, base))
     status = run_bench(config, model_path(config, base), Path(args.data), args)
     if status == 0 and args.mqtt:
         from .tools.bench import run_mqtt_bench
@@ -274,6 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mqtt", action="store_true",
                    help="also: command-to-device latency over a real broker (mosquitto on a free port)")
     p.add_argument("--commands", type=int, default=200, help="commands sent for --mqtt")
+    p.add_argument("--faults", action="store_true",
+                   help="instead: stalls, refusals, outages and attacks on a real mosquitto; a table of actions "
+                        "expected/seen/late/wrong and whether each reply told the truth")  # fmt: skip
     p.add_argument("--voice", nargs="+", metavar="WAV",
                    help="also: end of speech to device message over mosquitto, real-time factor, memory")
     p.add_argument("--voice-runs", type=int, default=3, help="runs per file for --voice")

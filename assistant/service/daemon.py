@@ -271,7 +271,6 @@ class Daemon:
         spent = f" ({(time.perf_counter() - started) * 1000:.0f} ms)" if started is not None else ""
         text = turn.parse.text[:120] if turn.parse is not None else ""
         log.info("command from %s: %r -> %s%s", turn.source, text, reply.outcome, spent)
-        self.last_reply = reply
 
     def _complain(self, reply: Reply) -> None:
         if self.complaints.allow("all"):
@@ -284,6 +283,7 @@ class Daemon:
             return device_id
 
     def _send_reply(self, reply: Reply) -> None:
+        self.last_reply = reply
         self.link.publish(self.topics.reply, reply.payload(), qos=self._own_qos())
         if self.voice is not None and reply.source == "voice" and reply.text:
             self.voice.speak(reply.text)
