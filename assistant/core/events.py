@@ -5,14 +5,15 @@ Each event is a frozen dataclass; those that cross MQTT carry their wire form be
 the caller), ``payload()`` for what goes out. Queues carry these, never tuples; nothing is told apart by a
 made-up topic.
 
-In: ``TextCommand``, ``SpokenCommand``, ``StateReport``, ``DiscoveryMessage``, ``ConnectionChanged``,
-``Say``, ``Listen``. Out: ``IntentResult``, ``Reply``, ``TimerFinished``.
+In: ``TextCommand``, ``SpokenCommand``, ``AskedCommand``, ``StateReport``, ``DiscoveryMessage``,
+``ConnectionChanged``, ``Say``, ``Listen``. Out: ``IntentResult``, ``Reply``, ``TimerFinished``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,6 +130,23 @@ class SpokenCommand:
     """The room the microphone is in; None: the site's area."""
 
 
+@dataclass(frozen=True, eq=False)
+class AskedCommand:
+    """A command whose asker waits for the answer on a thread of its own (Home Assistant over Wyoming, a
+    satellite). Its wire form is Wyoming's ``transcript`` (``assistant.wyoming``).
+
+    ``act`` True: understood in ``source``'s conversation and carried out like any other command; False
+    (Wyoming's intent mode): only understood, nothing is sent. ``answer(parse, reply)`` is called once, on
+    the service's main thread: it must only hand the answer over (``loop.call_soon_threadsafe``), never
+    block. A command dropped from a full bus is never answered: the asker waits with a timeout."""
+
+    text: str
+    source: str
+    area: str | None
+    answer: Callable[[Parse | None, Reply], None]
+    act: bool = True
+
+
 @dataclass(frozen=True)
 class StateReport:
     """A message on a device's state topic."""
@@ -166,7 +184,7 @@ class Listen:
     """``<prefix>/<site>/listen``: the next utterance needs no wake phrase."""
 
 
-InEvent = TextCommand | SpokenCommand | StateReport | DiscoveryMessage | ConnectionChanged | Say | Listen
+InEvent = TextCommand | SpokenCommand | AskedCommand | StateReport | DiscoveryMessage | ConnectionChanged | Say | Listen
 
 
 # -- out -----------------------------------------------------------------------------------------
