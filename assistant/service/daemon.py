@@ -21,6 +21,7 @@ from typing import Protocol
 
 from ..config import Config, load_config
 from ..core.events import (
+    AskedCommand,
     ConnectionChanged,
     DiscoveryMessage,
     InEvent,
@@ -39,7 +40,7 @@ from ..mqtt import Credentials, MqttLink, Topics
 from ..session import Session, Turn
 from ..systemd import Notifier
 from ..understanding import replies
-from ..understanding.parser import Understander
+from ..understanding.parser import Context, Understander
 from .bus import Bus, Counters
 from .home import Home
 from .router import Router
@@ -172,6 +173,8 @@ class Daemon:
             self.converse(event.text, event.source, event.area, event.request_id)
         elif isinstance(event, SpokenCommand):
             self.converse(event.text, event.source, event.area, None)
+        elif isinstance(event, AskedCommand):
+            self.answer(event)
         elif isinstance(event, StateReport):
             if self.home.report(event):
                 self._devices_dirty = True
@@ -203,6 +206,16 @@ class Daemon:
         log.info("command from %s: %r -> %s (%.0f ms)", source, text[:120], reply.outcome,
                  (time.perf_counter() - started) * 1000)  # fmt: skip
         return turn
+
+    def answer(self, event: AskedCommand) -> None:
+        """A command whose asker waits (Wyoming): carried out like any other, or (``act`` False) only understood."""
+        if not event.act:
+            parse = self.understander.parse(event.text, self.registry, Context(area=event.area))
+            ok = parse.outcome in ("done", "answer")
+            event.answer(parse, Reply(parse.reply, ok, parse.outcome, None, event.source))
+            return
+        turn = self.session.handle(event.text, self.registry, source=event.source, area=event.area)
+        event.answer(turn.parse, self.carry_out(turn))
 
     def carry_out(self, turn: Turn) -> Reply:
         """Send the turn's device messages now or never, then publish the intent result and the true reply."""
