@@ -4,21 +4,25 @@ benchmarks and the tests get the same service, session and voice chain that ship
     load_understanding  the language model and the parser
     load_voice          VAD + recogniser + session: `assistant process`, `eval --voice`, `bench --voice`
     build_service       the MQTT service, with the voice front door when a microphone is configured
+    load_wyoming        the Wyoming server (Home Assistant, satellites) when `wyoming.uri` is set
     run_service         `assistant run`
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Config
+from .errors import AssistantError
 
 if TYPE_CHECKING:
     from .service.daemon import Daemon
     from .understanding.parser import Understander
     from .voice.microphone import VoiceFrontDoor
     from .voice.pipeline import Publisher, VoicePipeline
+    from .wyoming.server import WyomingService
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,12 +77,38 @@ def build_service(config_path: Path | None, config: Config, base: Path) -> tuple
     return daemon, voice
 
 
+def load_wyoming(config: Config, daemon: Daemon) -> WyomingService | None:
+    """The Wyoming server over ``daemon``, or None when ``wyoming.uri`` is not set. With the voice extra
+    installed it also offers speech to text and text to speech (a missing model fails here, at start)."""
+    if config.wyoming.uri is None:
+        return None
+    if importlib.util.find_spec("wyoming") is None:
+        raise AssistantError("wyoming.uri is set but the wyoming library is missing: pip install 'assistant[wyoming]'")
+    from .voice.asr import installed_engines, load_recognizer
+    from .wyoming.server import WyomingService
+
+    recognizer = speaker = None
+    if any(installed_engines()):
+        recognizer = load_recognizer(config.asr, daemon.registry, config.wake.spoken)
+    if config.tts.engine != "none" and importlib.util.find_spec("piper") is not None:
+        from .voice.tts import Speaker
+
+        speaker = Speaker(config.tts)
+    return WyomingService(config.wyoming, daemon.submit, lambda: daemon.registry, recognizer, speaker,
+                          config.asr.language, config.tts.voice)  # fmt: skip
+
+
 def run_service(config_path: Path, config: Config, base: Path) -> int:
     daemon, voice = build_service(config_path, config, base)
+    wyoming = load_wyoming(config, daemon)
     if voice is not None:
         voice.start(daemon.submit)
+    if wyoming is not None:
+        wyoming.start()
     try:
         return daemon.run()
     finally:
+        if wyoming is not None:
+            wyoming.stop()
         if voice is not None:
             voice.stop()
