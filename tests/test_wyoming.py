@@ -317,3 +317,41 @@ def test_a_silent_connection_does_not_hold_up_another(home):
 
     with serving(daemon) as service:
         assert Handled.is_type(asyncio.run(both(service.port)).type)
+
+
+# -- assistant run ----------------------------------------------------------------------------------
+
+
+def test_assistant_run_starts_the_wyoming_server(tmp_path, broker_port):
+    """The composition root: `assistant run` with `wyoming.uri` set serves Home Assistant."""
+    import signal
+    import time
+
+    from .test_service import start_service, write_config
+
+    port = free_port()
+    config = write_config(tmp_path, broker_port)
+    config.write_text(config.read_text() + f"wyoming:\n  uri: tcp://127.0.0.1:{port}\n")
+    proc = start_service(config)
+    observer = Observer(broker_port)
+    try:
+        observer.wait_for(f"{PREFIX}/status", lambda p: p == b"online", timeout=60)
+        deadline = time.monotonic() + 60
+        while True:  # the server starts once the speech models are loaded
+            try:
+                info = Info.from_event(asyncio.run(exchange(port, Describe().event()))[0])
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "service.log").read_text()
+                time.sleep(0.5)
+        assert info.handle and (info.asr != []) == HAS_VOICE
+        mark = observer.mark()
+        assert Handled.is_type(ask(port, "turn on the hallway light").type)
+        observer.wait_for("zigbee2mqtt/hallway_light/set", start=mark)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        observer.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
