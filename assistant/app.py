@@ -11,6 +11,7 @@ benchmarks and the tests get the same service, session and voice chain that ship
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,8 +21,9 @@ from .errors import AssistantError
 if TYPE_CHECKING:
     from .service.daemon import Daemon
     from .understanding.parser import Understander
+    from .voice.asr import Recognizer
     from .voice.microphone import VoiceFrontDoor
-    from .voice.pipeline import Publisher, VoicePipeline
+    from .voice.pipeline import Ears, Publisher, VoicePipeline
     from .wyoming.server import WyomingService
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -87,15 +89,26 @@ def load_wyoming(config: Config, daemon: Daemon) -> WyomingService | None:
     from .voice.asr import installed_engines, load_recognizer
     from .wyoming.server import WyomingService
 
-    recognizer = speaker = None
+    recognizer = speaker = make_ears = None
     if any(installed_engines()):
         recognizer = load_recognizer(config.asr, daemon.registry, config.wake.spoken)
+        make_ears = satellite_ears(config, recognizer)
     if config.tts.engine != "none" and importlib.util.find_spec("piper") is not None:
         from .voice.tts import Speaker
 
         speaker = Speaker(config.tts)
     return WyomingService(config.wyoming, daemon.submit, lambda: daemon.registry, recognizer, speaker,
-                          config.asr.language, config.tts.voice)  # fmt: skip
+                          config.asr.language, config.tts.voice, make_ears)  # fmt: skip
+
+
+def satellite_ears(config: Config, recognizer: Recognizer) -> Callable[[bool], Ears]:
+    """Ears for one satellite pipeline run: the configured wake gate when the brain listens for the wake
+    word, none when the satellite woke itself (its pipeline starts at speech to text)."""
+    from .voice.pipeline import Ears
+    from .voice.vad import SileroVad
+
+    woken = config.model_copy(update={"wake": config.wake.model_copy(update={"mode": "always"})})
+    return lambda satellite_woke: Ears(woken if satellite_woke else config, recognizer, SileroVad())
 
 
 def run_service(config_path: Path, config: Config, base: Path) -> int:

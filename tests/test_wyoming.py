@@ -355,3 +355,111 @@ def test_assistant_run_starts_the_wyoming_server(tmp_path, broker_port):
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+# -- satellites -------------------------------------------------------------------------------------
+
+
+class FakeSatellite:
+    """A satellite as wyoming-satellite behaves (a Wyoming server, streaming after ``run-satellite``),
+    built on the library's own server classes: it streams ``samples`` once (16 kHz mono), or only their
+    first ``drop_after`` part and then hangs up; it keeps what the brain sends back."""
+
+    def __init__(self, samples: np.ndarray, drop_after: float | None = None) -> None:
+        from wyoming.server import AsyncTcpServer
+
+        self.port = free_port()
+        self.server = AsyncTcpServer("127.0.0.1", self.port)
+        self.samples = samples
+        self.drop_after = drop_after
+        self.received: list[Event] = []
+        self.streamed = False
+        self.done = asyncio.Event()
+
+    def handler(self, reader, writer):
+        from wyoming.server import AsyncEventHandler
+
+        satellite = self
+
+        class Handler(AsyncEventHandler):
+            async def handle_event(self, event: Event) -> bool:
+                from wyoming.pipeline import PipelineStage, RunPipeline
+                from wyoming.satellite import RunSatellite
+
+                if RunSatellite.is_type(event.type) and not satellite.streamed:
+                    satellite.streamed = True
+                    await self.write_event(RunPipeline(start_stage=PipelineStage.ASR,
+                                                       end_stage=PipelineStage.TTS).event())  # fmt: skip
+                    samples = satellite.samples
+                    if satellite.drop_after is not None:
+                        samples = samples[: int(len(samples) * satellite.drop_after)]
+                    for i in range(0, len(samples), 1024):
+                        await self.write_event(AudioChunk(rate=16000, width=2, channels=1,
+                                                          audio=samples[i : i + 1024].tobytes()).event())  # fmt: skip
+                    if satellite.drop_after is not None:
+                        satellite.done.set()
+                        return False  # hang up mid-utterance
+                    return True
+                satellite.received.append(event)
+                if AudioStop.is_type(event.type):
+                    satellite.done.set()
+                return True
+
+        return Handler(reader, writer)
+
+
+@pytest.fixture(scope="module")
+def lights_spoken(speaker) -> np.ndarray:
+    """Piper saying "Switch on the lights." without its random noise, 16 kHz, with silence around."""
+    from piper.config import SynthesisConfig
+
+    from assistant.voice.audio import to_mono_16k
+
+    voice = speaker.engine.voice
+    style = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    audio = np.concatenate([c.audio_int16_array for c in voice.synthesize("Switch on the lights.", syn_config=style)])
+    speech = to_mono_16k(audio, voice.config.sample_rate)
+    return np.concatenate([np.zeros(8000, np.int16), speech, np.zeros(24000, np.int16)])
+
+
+def test_satellites_in_two_rooms_and_one_that_drops(home, config, recognizer, speaker, lights_spoken):
+    from assistant.app import satellite_ears
+
+    daemon, observer = home
+    kitchen, office = FakeSatellite(lights_spoken), FakeSatellite(lights_spoken)
+    dropping = FakeSatellite(lights_spoken, drop_after=0.5)
+    satellites = [Satellite(id="kitchen-sat", area="Kitchen", uri=f"tcp://127.0.0.1:{kitchen.port}"),
+                  Satellite(id="office-sat", area="Office", uri=f"tcp://127.0.0.1:{office.port}"),
+                  Satellite(id="bedroom-sat", area="Bedroom", uri=f"tcp://127.0.0.1:{dropping.port}")]  # fmt: skip
+    wyoming = Wyoming(uri=f"tcp://127.0.0.1:{free_port()}", satellites=satellites)
+    service = WyomingService(wyoming, daemon.submit, lambda: daemon.registry, recognizer, speaker,
+                             make_ears=satellite_ears(config, recognizer))  # fmt: skip
+    mark = observer.mark()
+
+    async def rooms() -> None:
+        for satellite in (kitchen, office, dropping):
+            await satellite.server.start(satellite.handler)
+        await asyncio.to_thread(service.start)
+        try:
+            await asyncio.wait_for(asyncio.gather(*(s.done.wait() for s in (kitchen, office, dropping))), 180)
+        finally:
+            await asyncio.to_thread(service.stop)
+            for satellite in (kitchen, office, dropping):
+                await satellite.server.stop()
+
+    asyncio.run(rooms())
+    for satellite, area, lights in ((kitchen, "Kitchen", ("kitchen_ceiling", "kitchen_counter")),
+                                    (office, "Office", ("office_ceiling", "office_desk_lamp"))):  # fmt: skip
+        types = [e.type for e in satellite.received]
+        assert types[:3] == ["transcript", "synthesize", "audio-start"] and types[-1] == "audio-stop", area
+        assert "lights" in Transcript.from_event(satellite.received[0]).text.lower()
+        reply = Synthesize.from_event(satellite.received[1]).text
+        assert reply.startswith("Turned on the ") and all(w in reply for w in area.split()), reply
+        for light in lights:
+            observer.wait_for(f"zigbee2mqtt/{light}/set", lambda p: json.loads(p) == {"state": "ON"}, start=mark)
+    # the one that hung up mid-sentence got nothing and switched nothing; the others were not held up
+    assert {e.type for e in dropping.received} <= {"run-satellite"}  # (the link came back: run-satellite)
+    assert not [t for t, _, _ in observer.since(mark) if "bedroom" in t or "bedside" in t]
+    links = {link.satellite.id: link for link in service.links}
+    assert links["kitchen-sat"].commands == 1 and links["office-sat"].commands == 1
+    assert links["bedroom-sat"].commands == 0

@@ -12,6 +12,8 @@ a task on it, so a slow peer only ever waits for itself. Commands are handed to 
 ``AskedCommand`` events and answered from its main thread through ``loop.call_soon_threadsafe``. Speech
 work (Whisper, Piper) runs on one worker thread ("wyoming-speech"), never on the loop.
 
+Satellites with a ``uri`` are connected to from here, as Home Assistant would (``satellite``).
+
 Security: Wyoming has no authentication. The server binds where ``wyoming.uri`` says (loopback in the
 example); a peer not in ``wyoming.allow`` (when set) and any connection past ``max_connections`` is
 closed as soon as it is accepted; one transcription takes at most ``max_audio_s`` of audio; a connection
@@ -63,6 +65,7 @@ from ..voice.asr import Recognizer
 from ..voice.tts import Speaker
 from . import speech
 from .intent import MAX_TEXT_CHARS, answer_event, asker
+from .satellite import EarsFactory, SatelliteLink
 
 log = logging.getLogger(__name__)
 
@@ -210,9 +213,9 @@ class Connection(AsyncEventHandler):
             await self.write_event(event)
 
 
-def _settle(future: asyncio.Future[Event], event: Event) -> None:
+def _settle(future: asyncio.Future[Any], result: Any) -> None:
     if not future.done():  # not already given up on (timed out, connection closed)
-        future.set_result(event)
+        future.set_result(result)
 
 
 class WyomingService:
@@ -223,7 +226,9 @@ class WyomingService:
 
     def __init__(self, settings: Wyoming, submit: Callable[[InEvent], None], registry: Callable[[], Registry],
                  recognizer: Recognizer | None = None, speaker: Speaker | None = None, language: str = "en",
-                 voice: str | None = None) -> None:  # fmt: skip
+                 voice: str | None = None, make_ears: EarsFactory | None = None) -> None:  # fmt: skip
+        """``make_ears``: fresh Ears for a satellite's pipeline run (``satellite.EarsFactory``); needed when
+        a satellite has a ``uri``."""
         if settings.uri is None:
             raise WyomingError("wyoming.uri is not set")
         uri = urlparse(settings.uri)
@@ -246,6 +251,10 @@ class WyomingService:
         self._started = threading.Event()
         self._error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="wyoming", daemon=True)
+        dialled = [s for s in settings.satellites if s.uri is not None]
+        if dialled and make_ears is None:
+            raise WyomingError("satellites with a uri need speech recognition: pip install 'assistant[voice]'")
+        self.links = [SatelliteLink(s, self, make_ears) for s in dialled] if make_ears is not None else []
 
     # -- the thread --------------------------------------------------------------------------------
 
@@ -286,9 +295,13 @@ class WyomingService:
             return
         finally:
             self._started.set()
+        links = [asyncio.create_task(link.run(), name=f"satellite {link.satellite.id}") for link in self.links]
         try:
             await self._stopping.wait()
         finally:
+            for task in links:
+                task.cancel()
+            await asyncio.gather(*links, return_exceptions=True)
             await server.stop()
 
     # -- connections -------------------------------------------------------------------------------
@@ -314,27 +327,32 @@ class WyomingService:
         return await asyncio.get_running_loop().run_in_executor(self.worker, work)
 
     async def ask(self, text: str, context: Any, peer: str) -> Event:
-        """Hand a command to the service and wait (at most ``answer_timeout_s``) for its answer event."""
+        """A ``transcript`` from Home Assistant: its answer event, in this server's mode."""
         text = text.strip()[:MAX_TEXT_CHARS]
         mode = self.settings.mode
-        if not text:
-            return NotRecognized().event() if mode == "intent" else NotHandled().event()
         source, area = asker(context, self.settings.satellites, peer)
+        answered = await self.command(text, source, area, act=mode == "handle") if text else None
+        if answered is None:
+            return NotRecognized().event() if mode == "intent" else NotHandled().event()
+        event = answer_event(*answered, mode, self.registry())
+        log.info("wyoming: %s (%s): %r -> %s", source, peer, text[:120], event.type)
+        return event
+
+    async def command(self, text: str, source: str, area: str | None, act: bool) -> tuple[Parse | None, Reply] | None:
+        """Hand a command to the service and wait (at most ``answer_timeout_s``) for what it made of it;
+        None when no answer came in time."""
         loop = asyncio.get_running_loop()
-        answered: asyncio.Future[Event] = loop.create_future()
+        answered: asyncio.Future[tuple[Parse | None, Reply]] = loop.create_future()
 
         def answer(parse: Parse | None, reply: Reply) -> None:  # the service's main thread
-            event = answer_event(parse, reply, mode, self.registry())
             try:
-                loop.call_soon_threadsafe(_settle, answered, event)
+                loop.call_soon_threadsafe(_settle, answered, (parse, reply))
             except RuntimeError:  # the server stopped meanwhile
                 pass
 
-        self.submit(AskedCommand(text, source, area, answer, act=mode == "handle"))
+        self.submit(AskedCommand(text, source, area, answer, act=act))
         try:
-            event = await asyncio.wait_for(answered, self.settings.answer_timeout_s)
+            return await asyncio.wait_for(answered, self.settings.answer_timeout_s)
         except TimeoutError:
             log.warning("wyoming: no answer to %r within %.0f s", text[:60], self.settings.answer_timeout_s)
-            return NotRecognized().event() if mode == "intent" else NotHandled().event()
-        log.info("wyoming: %s (%s): %r -> %s", source, peer, text[:120], event.type)
-        return event
+            return None
