@@ -463,3 +463,26 @@ def test_satellites_in_two_rooms_and_one_that_drops(home, config, recognizer, sp
     links = {link.satellite.id: link for link in service.links}
     assert links["kitchen-sat"].commands == 1 and links["office-sat"].commands == 1
     assert links["bedroom-sat"].commands == 0
+
+
+# -- pure mapping -----------------------------------------------------------------------------------
+
+
+def test_asker_names_the_conversation_and_room():
+    from assistant.wyoming.intent import asker
+
+    sats = [Satellite(id="kitchen-sat", area="Kitchen")]
+    assert asker({"device_id": "kitchen-sat"}, sats, "10.0.0.2") == ("kitchen-sat", "Kitchen")
+    assert asker({"device_id": "kitchen-sat", "area": "Office"}, sats, "10.0.0.2") == ("kitchen-sat", "Office")
+    assert asker({"conversation_id": "c1"}, sats, "10.0.0.2") == ("wyoming:c1", None)
+    assert asker(None, sats, "10.0.0.2") == ("wyoming:10.0.0.2", None)
+    assert asker({"conversation_id": "x" * 500}, sats, "p")[0] == ("wyoming:" + "x" * 500)[:64]
+
+
+def test_several_targets_become_an_area_and_a_domain(understander, registry):
+    from assistant.understanding.parser import Context
+    from assistant.wyoming.intent import ha_entities
+
+    parse = understander.parse("turn on the lights", registry, Context(area="Kitchen"))
+    assert parse.intent == "HassTurnOn" and len(parse.targets) == 2
+    assert {e.name: e.value for e in ha_entities(parse, registry)} == {"area": "Kitchen", "domain": "light"}
