@@ -4,23 +4,29 @@ benchmarks and the tests get the same service, session and voice chain that ship
     load_understanding  the language model and the parser
     load_voice          VAD + recogniser + session: `assistant process`, `eval --voice`, `bench --voice`
     build_service       the MQTT service, with the voice front door when a microphone is configured
+    load_wyoming        the Wyoming server (Home Assistant, satellites) when `wyoming.uri` is set
     run_service         `assistant run`
 """
 
 from __future__ import annotations
 
+import importlib.util
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import paths
 from .config import Config
+from .errors import AssistantError
 
 if TYPE_CHECKING:
     from .service.daemon import Daemon
     from .understanding.parser import Understander
+    from .voice.asr import Recognizer
     from .voice.microphone import VoiceFrontDoor
-    from .voice.pipeline import Publisher, VoicePipeline
+    from .voice.pipeline import Ears, Publisher, VoicePipeline
+    from .wyoming.server import WyomingService
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """The source checkout, for the developer commands' default data (`eval`, `bench`); never for the model."""
@@ -70,15 +76,52 @@ def build_service(config_path: Path | None, config: Config, base: Path) -> tuple
     return daemon, voice
 
 
+def load_wyoming(config: Config, daemon: Daemon) -> WyomingService | None:
+    """The Wyoming server over ``daemon``, or None when ``wyoming.uri`` is not set. With the voice extra
+    installed it also offers speech to text and text to speech (a missing model fails here, at start)."""
+    if config.wyoming.uri is None:
+        return None
+    if importlib.util.find_spec("wyoming") is None:
+        raise AssistantError(f"wyoming.uri is set but the wyoming library is missing: {paths.install_hint('wyoming')}")
+    from .voice.asr import installed_engines, load_recognizer
+    from .wyoming.server import WyomingService
+
+    recognizer = speaker = make_ears = None
+    if any(installed_engines()):
+        recognizer = load_recognizer(config.asr, daemon.registry, config.wake.spoken)
+        make_ears = satellite_ears(config, recognizer)
+    if config.tts.engine != "none" and importlib.util.find_spec("piper") is not None:
+        from .voice.tts import Speaker
+
+        speaker = Speaker(config.tts)
+    return WyomingService(config.wyoming, daemon.submit, lambda: daemon.registry, recognizer, speaker,
+                          config.asr.language, config.tts.voice, make_ears)  # fmt: skip
+
+
+def satellite_ears(config: Config, recognizer: Recognizer) -> Callable[[bool], Ears]:
+    """Ears for one satellite pipeline run: the configured wake gate when the brain listens for the wake
+    word, none when the satellite woke itself (its pipeline starts at speech to text)."""
+    from .voice.pipeline import Ears
+    from .voice.vad import SileroVad
+
+    woken = config.model_copy(update={"wake": config.wake.model_copy(update={"mode": "always"})})
+    return lambda satellite_woke: Ears(woken if satellite_woke else config, recognizer, SileroVad())
+
+
 def run_service(config_path: Path, config: Config, base: Path, reload_asked: threading.Event | None = None) -> int:
     """``reload_asked``: set by a SIGHUP that came while starting; the reload happens once running."""
     daemon, voice = build_service(config_path, config, base)
     if reload_asked is not None and reload_asked.is_set():
         daemon.reload()
+    wyoming = load_wyoming(config, daemon)
     if voice is not None:
         voice.start(daemon.submit)
+    if wyoming is not None:
+        wyoming.start()
     try:
         return daemon.run()
     finally:
+        if wyoming is not None:
+            wyoming.stop()
         if voice is not None:
             voice.stop()

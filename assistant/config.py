@@ -313,6 +313,56 @@ class Tts(_Model):
     speak_replies: bool = Field(True, description="Speak replies to spoken commands (only when a microphone is in use).")
 
 
+class Satellite(_Model):
+    """A microphone in a room, running ``wyoming-satellite`` (or anything speaking the satellite events)."""
+
+    id: str = Field(pattern=r"^[\w.-]{1,64}$", description="The satellite's name: its conversation (follow-ups, "
+                                                          "confirmations) and the `source` of its commands.")  # fmt: skip
+    area: str = Field(min_length=1, description="The room it stands in: 'turn on the lights' means this room's lights.")
+    uri: str | None = Field(None, pattern=r"^tcp://[^/]+:\d+$",
+                            description="Where the satellite listens (tcp://host:port; wyoming-satellite's --uri): "
+                                        "the assistant connects to it, as Home Assistant does.")  # fmt: skip
+
+
+class Wyoming(_Model):
+    """The Wyoming services (Home Assistant's voice protocol): conversation (handle or intent), speech to
+    text, text to speech, and satellites. Off unless `uri` is set. Wyoming has no authentication: anyone who
+    can reach the port can command the home, so it binds to loopback unless told otherwise."""
+
+    uri: str | None = Field(None, pattern=r"^tcp://[^/]+:\d+$",
+                            description="Where to listen, e.g. tcp://127.0.0.1:10700; none: no Wyoming server. "
+                                        "tcp://0.0.0.0:10700 opens it to the LAN.")  # fmt: skip
+    mode: Literal["handle", "intent"] = Field("handle",
+                                              description="handle: act over MQTT and answer with the reply; "
+                                                          "intent: answer Home Assistant's intent and slots, "
+                                                          "act on nothing.")  # fmt: skip
+    satellites: list[Satellite] = Field(default_factory=list, description="Satellites and the room each is in.")
+    allow: list[str] = Field(default_factory=list,
+                             description="Peer addresses (IPs) allowed to connect; empty: any that can reach "
+                                         "`uri` (loopback only by default).")  # fmt: skip
+    max_connections: int = Field(8, ge=1, le=1000, description="More simultaneous connections are closed at once.")
+    max_audio_s: float = Field(30.0, gt=0, le=600, description="Audio sent for one transcription beyond this is "
+                                                              "refused (speech to text).")  # fmt: skip
+    answer_timeout_s: float = Field(10.0, gt=0, le=120, description="A command not answered by then is `not-handled`.")
+    idle_timeout_s: float = Field(300.0, gt=0, le=86_400, description="A connection silent this long is closed.")
+
+    @field_validator("allow")
+    @classmethod
+    def _addresses(cls, addresses: list[str]) -> list[str]:
+        import ipaddress
+
+        for address in addresses:
+            ipaddress.ip_address(address)  # ValueError names the bad one
+        return addresses
+
+    @model_validator(mode="after")
+    def _unique(self) -> Wyoming:
+        ids = [s.id for s in self.satellites]
+        if len(set(ids)) != len(ids):
+            raise ValueError("satellite ids must be unique")
+        return self
+
+
 class Config(_Model):
     site: Site = Field(default_factory=Site)  # type: ignore[arg-type]
     areas: list[Area] = Field(default_factory=list)
@@ -327,6 +377,7 @@ class Config(_Model):
     asr: Asr = Field(default_factory=Asr)  # type: ignore[arg-type]
     wake: Wake = Field(default_factory=Wake)  # type: ignore[arg-type]
     tts: Tts = Field(default_factory=Tts)  # type: ignore[arg-type]
+    wyoming: Wyoming = Field(default_factory=Wyoming)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -345,6 +396,9 @@ class Config(_Model):
                 problems.append((("areas", i, "floor"), f"unknown floor {area.floor!r}"))
         if self.site.area is not None and self.site.area.casefold() not in area_names:
             problems.append((("site", "area"), f"unknown area {self.site.area!r}"))
+        for i, satellite in enumerate(self.wyoming.satellites):
+            if satellite.area.casefold() not in area_names:
+                problems.append((("wyoming", "satellites", i, "area"), f"unknown area {satellite.area!r}"))
         if problems:
             raise _LocatedError(*problems[0], more=problems[1:])
         return self

@@ -5,14 +5,16 @@ Each event is a frozen dataclass; those that cross MQTT carry their wire form be
 the caller), ``payload()`` for what goes out. Queues carry these, never tuples; nothing is told apart by a
 made-up topic.
 
-In: ``TextCommand``, ``SpokenCommand``, ``StateReport``, ``DiscoveryMessage``, ``ConnectionChanged``,
-``Say``, ``Listen``. Out: ``IntentResult``, ``Reply``, ``TimerFinished``.
+In: ``TextCommand``, ``SpokenCommand``, ``AskedCommand``, ``StateReport``, ``DiscoveryMessage``,
+``ConnectionChanged``, ``Say``, ``Listen``. Out: ``IntentResult``, ``Reply``, ``TimerFinished``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +136,25 @@ class SpokenCommand:
     """When it was heard, on ``time.monotonic``'s clock (as ``TextCommand.received_s``)."""
 
 
+@dataclass(frozen=True, eq=False)
+class AskedCommand:
+    """A command whose asker waits for the answer on a thread of its own (Home Assistant over Wyoming, a
+    satellite). Its wire form is Wyoming's ``transcript`` (``assistant.wyoming``).
+
+    ``act`` True: understood in ``source``'s conversation and carried out like any other command; False
+    (Wyoming's intent mode): only understood, nothing is sent. ``answer(parse, reply)`` is called once, on
+    the service's main thread: it must only hand the answer over (``loop.call_soon_threadsafe``), never
+    block. A command dropped from a full bus is never answered: the asker waits with a timeout."""
+
+    text: str
+    source: str
+    area: str | None
+    answer: Callable[[Parse | None, Reply], None]
+    act: bool = True
+    received_s: float | None = field(default_factory=time.monotonic, compare=False)
+    """When it was asked (``time.monotonic``): as ``TextCommand.received_s``."""
+
+
 @dataclass(frozen=True)
 class StateReport:
     """A message on a device's state topic."""
@@ -180,7 +201,8 @@ class RejectedCommand:
     detail: str
 
 
-InEvent = TextCommand | SpokenCommand | StateReport | DiscoveryMessage | ConnectionChanged | Say | Listen | RejectedCommand
+InEvent = (TextCommand | SpokenCommand | AskedCommand | StateReport | DiscoveryMessage | ConnectionChanged | Say
+           | Listen | RejectedCommand)  # fmt: skip
 
 
 # -- out -----------------------------------------------------------------------------------------

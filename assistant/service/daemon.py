@@ -22,6 +22,7 @@ from typing import Protocol
 
 from ..config import Config, load_config
 from ..core.events import (
+    AskedCommand,
     ConnectionChanged,
     DiscoveryMessage,
     InEvent,
@@ -36,12 +37,12 @@ from ..core.events import (
     TimerFinished,
     wire_json,
 )
-from ..core.messages import Action
+from ..core.messages import Action, Parse
 from ..mqtt import Credentials, MqttLink, Topics
 from ..session import Session, Turn
 from ..systemd import Notifier
 from ..understanding import replies
-from ..understanding.parser import Understander
+from ..understanding.parser import Context, Understander
 from .bus import Bus, Counters
 from .delivery import Courier, Outcome
 from .home import Changes, Home
@@ -129,6 +130,7 @@ class Daemon:
         self._last_devices = 0.0
         self._last_watchdog = 0.0
         self._started: dict[int, float] = {}
+        self._answers: dict[int, Callable[[Parse | None, Reply], None]] = {}
         self._discovery_since = 0.0
         self.last_reply: Reply | None = None
         self.link = MqttLink(
@@ -206,6 +208,8 @@ class Daemon:
             self.converse(event.text, event.source, event.area, event.request_id, event.received_s)
         elif isinstance(event, SpokenCommand):
             self.converse(event.text, event.source, event.area, None, event.received_s)
+        elif isinstance(event, AskedCommand):
+            self.answer(event)
         elif isinstance(event, StateReport):
             if self.home.report(event):
                 self._devices_dirty = True
@@ -246,10 +250,24 @@ class Daemon:
         self.carry_out(turn, received_s)
         return turn
 
-    def carry_out(self, turn: Turn, received_s: float | None = None) -> None:
+    def answer(self, event: AskedCommand) -> None:
+        """A command whose asker waits (Wyoming): carried out like any other, the answer given once the
+        device messages' fate is known; or (``act`` False) only understood."""
+        if not event.act:
+            parse = self.understander.parse(event.text, self.registry, Context(area=event.area))
+            ok = parse.outcome in ("done", "answer")
+            event.answer(parse, Reply(parse.reply, ok, parse.outcome, None, event.source))
+            return
+        turn = self.session.handle(event.text, self.registry, source=event.source, area=event.area)
+        self.carry_out(turn, event.received_s, event.answer)
+
+    def carry_out(self, turn: Turn, received_s: float | None = None,
+                  answer: Callable[[Parse | None, Reply], None] | None = None) -> None:  # fmt: skip
         """Send the turn's device messages (never blocking: ``Courier``); the intent result and the true
-        reply follow when each message's fate is known (``_delivered``)."""
+        reply follow when each message's fate is known (``_delivered``), and go to ``answer`` too."""
         self._started[id(turn)] = time.perf_counter()
+        if answer is not None:
+            self._answers[id(turn)] = answer
         self.courier.carry(turn, received_s)
 
     def _delivered(self, turn: Turn, outcome: Outcome) -> None:
@@ -267,6 +285,9 @@ class Daemon:
         else:
             reply = Reply(turn.reply, turn.success, turn.outcome, turn.request_id, turn.source)
         self._send_reply(reply)
+        answer = self._answers.pop(id(turn), None)
+        if answer is not None:
+            answer(turn.parse, reply)
         started = self._started.pop(id(turn), None)
         spent = f" ({(time.perf_counter() - started) * 1000:.0f} ms)" if started is not None else ""
         text = turn.parse.text[:120] if turn.parse is not None else ""

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as paho
 
@@ -128,8 +129,8 @@ def _expected_topics(daemon: Daemon, text: str) -> set[str]:
 SENTENCE = "turn off the lights in the kitchen"
 
 
-def _score(rig: Rig, row: Row, text: str, start: float, deadline: float, truthful: Callable[[object, int], bool],
-           settle_s: float = 1.5, reply: object = None) -> Row:  # fmt: skip
+def _score(rig: Rig, row: Row, text: str, start: float, deadline: float, truthful: Callable[[Any, int], bool],
+           settle_s: float = 1.5, reply: Any = None) -> Row:  # fmt: skip
     time.sleep(settle_s)
     expected = _expected_topics(rig.daemon, text)
     seen = rig.device_messages(start)

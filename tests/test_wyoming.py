@@ -1,0 +1,488 @@
+"""The Wyoming server as Home Assistant uses it: the `wyoming` library's own client over real TCP, the
+service on a real mosquitto, the real intent model, Whisper and Piper."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("wyoming", reason="needs the [wyoming] extra")
+
+from wyoming.asr import Transcribe, Transcript  # noqa: E402
+from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
+from wyoming.client import AsyncTcpClient  # noqa: E402
+from wyoming.error import Error  # noqa: E402
+from wyoming.event import Event  # noqa: E402
+from wyoming.handle import Handled, NotHandled  # noqa: E402
+from wyoming.info import Describe, Info  # noqa: E402
+from wyoming.intent import Intent, NotRecognized  # noqa: E402
+from wyoming.tts import Synthesize  # noqa: E402
+
+from assistant.config import Asr, Config, Satellite, Tts, Wyoming  # noqa: E402
+from assistant.tools.broker import free_port  # noqa: E402
+from assistant.wyoming.server import WyomingService  # noqa: E402
+
+from .mqtt_helpers import Observer  # noqa: E402
+from .test_daemon import PREFIX, running, with_broker  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+LAMP = SHARED / "data" / "speech" / "commands" / "turn_on_living_room_lamp.wav"
+HAS_VOICE = importlib.util.find_spec("faster_whisper") is not None and importlib.util.find_spec("soxr") is not None
+
+
+@pytest.fixture(scope="module")
+def recognizer(registry):
+    if not HAS_VOICE:
+        pytest.skip("needs the [voice] extra")
+    from assistant.voice.asr import load_recognizer
+
+    return load_recognizer(Asr(engine="whisper"), registry)
+
+
+@pytest.fixture(scope="module")
+def speaker():
+    if importlib.util.find_spec("piper") is None:
+        pytest.skip("piper-tts not installed")
+    from assistant.voice.tts import Speaker
+
+    return Speaker(Tts(engine="piper"))
+
+
+@contextmanager
+def serving(daemon, **settings: object) -> Iterator[WyomingService]:
+    """The Wyoming server over ``daemon`` on a free loopback port."""
+    speech = {k: settings.pop(k) for k in ("recognizer", "speaker") if k in settings}
+    wyoming = Wyoming(uri=f"tcp://127.0.0.1:{free_port()}", **settings)
+    service = WyomingService(wyoming, daemon.submit, lambda: daemon.registry, voice="en_US-joe-medium", **speech)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+        assert not service.thread.is_alive()
+
+
+@pytest.fixture
+def home(broker_port, config: Config, understander):
+    """The service on a real mosquitto, and an observer of everything published."""
+    observer = Observer(broker_port)
+    with running(with_broker(config, broker_port), understander) as daemon:
+        assert daemon.link.wait_connected(10)
+        observer.wait_for(f"{PREFIX}/status", lambda p: p == b"online")
+        yield daemon, observer
+    observer.close()
+
+
+@pytest.fixture
+def broker_port(tmp_path):
+    from .mqtt_helpers import Broker
+
+    broker = Broker(tmp_path).start()
+    yield broker.port
+    broker.stop()
+
+
+async def exchange(port: int, *events: Event, answers: int = 1, timeout: float = 60) -> list[Event]:
+    """Send ``events`` with the library's client as Home Assistant does; read ``answers`` events back."""
+    async with AsyncTcpClient("127.0.0.1", port) as client:
+        for event in events:
+            await client.write_event(event)
+        out = []
+        for _ in range(answers):
+            event = await asyncio.wait_for(client.read_event(), timeout)
+            assert event is not None, f"connection closed after {[e.type for e in out]}"
+            out.append(event)
+        return out
+
+
+def ask(port: int, text: str, context: dict | None = None) -> Event:
+    return asyncio.run(exchange(port, Transcript(text, context=context).event()))[0]
+
+
+# -- describe ---------------------------------------------------------------------------------------
+
+
+def test_describe_advertises_the_programs_loaded(home):
+    daemon, _ = home
+    with serving(daemon) as service:
+        info = Info.from_event(asyncio.run(exchange(service.port, Describe().event()))[0])
+    assert [p.name for p in info.handle] == ["assistant"] and info.handle[0].supports_home_control
+    assert info.handle[0].models[0].languages == ["en"]
+    assert [p.name for p in info.intent] == ["assistant"]
+    assert info.asr == [] and info.tts == []  # no speech models given to this server
+
+
+# -- conversation -----------------------------------------------------------------------------------
+
+
+def test_transcript_is_handled_and_the_device_message_goes_out(home):
+    daemon, observer = home
+    with serving(daemon) as service:
+        mark = observer.mark()
+        answer = ask(service.port, "turn on the hallway light", {"conversation_id": "abc"})
+        assert Handled.is_type(answer.type), answer
+        assert Handled.from_event(answer).text == "Turned on the Hallway Light."
+        payload = observer.wait_for("zigbee2mqtt/hallway_light/set", start=mark)
+        assert json.loads(payload) == {"state": "ON"}
+        # the same reply on MQTT, as for every other command
+        reply = json.loads(observer.wait_for(f"{PREFIX}/reply", start=mark))
+        assert reply["text"] == "Turned on the Hallway Light." and reply["success"] is True
+
+
+def test_out_of_domain_text_is_not_handled_and_sends_nothing(home):
+    daemon, observer = home
+    with serving(daemon) as service:
+        mark = observer.mark()
+        answer = ask(service.port, "what is the meaning of life")
+        assert NotHandled.is_type(answer.type), answer
+        observer.wait_for(f"{PREFIX}/reply", start=mark)  # the command was seen through to its reply
+        device_topics = {t for t, _, _ in observer.since(mark) if not t.startswith(PREFIX)}
+        assert device_topics == set()
+        assert NotHandled.is_type(ask(service.port, "   ").type)
+
+
+def test_the_satellites_room_is_the_commands_room(home):
+    daemon, observer = home
+    satellites = [Satellite(id="office-sat", area="Office")]
+    with serving(daemon, satellites=satellites) as service:
+        mark = observer.mark()
+        answer = ask(service.port, "turn on the lights", {"device_id": "office-sat"})
+        assert Handled.from_event(answer).text == "Turned on the Desk Lamp and the Office Ceiling Light."
+        observer.wait_for("zigbee2mqtt/office_ceiling/set", start=mark)
+        # a follow-up in the satellite's own conversation
+        assert Handled.is_type(ask(service.port, "turn it off", {"device_id": "office-sat"}).type)
+        assert json.loads(observer.wait_for("zigbee2mqtt/office_ceiling/set",
+                                            lambda p: json.loads(p) == {"state": "OFF"}, start=mark))  # fmt: skip
+
+
+def test_intent_mode_answers_home_assistant_intents_and_acts_on_nothing(home):
+    daemon, observer = home
+    with serving(daemon, mode="intent") as service:
+        mark = observer.mark()
+        events = {text: ask(service.port, text) for text in (
+            "turn on the hallway light", "set the living room lamp to 40 percent", "start a 5 minute timer",
+            "what is the meaning of life")}  # fmt: skip
+        info = Info.from_event(asyncio.run(exchange(service.port, Describe().event()))[0])
+    assert not info.handle[0].supports_home_control
+    on = Intent.from_event(events["turn on the hallway light"])
+    assert on.name == "HassTurnOn" and {e.name: e.value for e in on.entities} == {"name": "Hallway Light"}
+    light = Intent.from_event(events["set the living room lamp to 40 percent"])
+    assert light.name == "HassLightSet"
+    assert {e.name: e.value for e in light.entities} == {"name": "Living Room Lamp", "brightness": 40}
+    timer = Intent.from_event(events["start a 5 minute timer"])
+    assert timer.name == "HassStartTimer" and {e.name: e.value for e in timer.entities} == {"minutes": 5}
+    assert NotRecognized.is_type(events["what is the meaning of life"].type)
+    assert {t for t, _, _ in observer.since(mark) if not t.startswith(PREFIX)} == set()
+
+
+# -- speech -----------------------------------------------------------------------------------------
+
+
+def test_speech_to_text_on_a_shared_recording(home, recognizer):
+    import soundfile as sf
+
+    daemon, _ = home
+    data, rate = sf.read(str(LAMP), dtype="int16", always_2d=True)  # the file's own rate: the server resamples
+    audio = data.astype("<i2").tobytes()
+    channels = data.shape[1]
+    step = rate * 2 * channels // 10
+    events = [Transcribe(language="en").event(), AudioStart(rate=rate, width=2, channels=channels).event()]
+    events += [AudioChunk(rate=rate, width=2, channels=channels, audio=audio[i : i + step]).event()
+               for i in range(0, len(audio), step)]  # fmt: skip
+    events.append(AudioStop().event())
+    with serving(daemon, recognizer=recognizer) as service:
+        info = Info.from_event(asyncio.run(exchange(service.port, Describe().event()))[0])
+        assert info.asr and info.asr[0].models[0].name == "whisper"
+        answer = asyncio.run(exchange(service.port, *events))[0]
+    assert Transcript.is_type(answer.type), answer
+    assert "living room lamp" in Transcript.from_event(answer).text.lower()
+
+
+def test_audio_past_the_cap_is_refused(home, recognizer):
+    daemon, _ = home
+    second = np.zeros(16000, np.int16).tobytes()
+    events = [Transcribe().event(), AudioStart(rate=16000, width=2, channels=1).event()]
+    events += [AudioChunk(rate=16000, width=2, channels=1, audio=second).event() for _ in range(3)]
+    with serving(daemon, recognizer=recognizer, max_audio_s=2) as service:
+        answer = asyncio.run(exchange(service.port, *events))[0]
+    assert Error.is_type(answer.type) and Error.from_event(answer).code == "audio-too-long"
+
+
+def test_text_to_speech_returns_the_voice(home, speaker, recognizer):
+    daemon, _ = home
+    with serving(daemon, speaker=speaker, recognizer=recognizer) as service:
+        info = Info.from_event(asyncio.run(exchange(service.port, Describe().event()))[0])
+        assert info.tts and info.tts[0].voices[0].name == "en_US-joe-medium"
+
+        async def speak() -> list[Event]:
+            async with AsyncTcpClient("127.0.0.1", service.port) as client:
+                await client.write_event(Synthesize("Turned on the hallway light.").event())
+                out = []
+                while not out or not AudioStop.is_type(out[-1].type):
+                    event = await asyncio.wait_for(client.read_event(), 60)
+                    assert event is not None
+                    out.append(event)
+                return out
+
+        events = asyncio.run(speak())
+    start = AudioStart.from_event(events[0])
+    assert (start.width, start.channels) == (2, 1) and start.rate == speaker.engine.rate_hz
+    audio = b"".join(AudioChunk.from_event(e).audio for e in events[1:-1])
+    samples = np.frombuffer(audio, "<i2")
+    assert len(samples) > start.rate * 0.5 and np.abs(samples).max() > 1000  # real speech, not silence
+    # and it says what it was asked to
+    from assistant.voice.audio import to_mono_16k
+    from assistant.wyoming.speech import transcribe
+
+    assert "hallway light" in transcribe(recognizer, to_mono_16k(samples, start.rate)).lower()
+
+
+# -- security ---------------------------------------------------------------------------------------
+
+
+def test_a_peer_not_in_allow_is_closed_at_once(home):
+    daemon, observer = home
+
+    async def refused(port: int) -> Event | None:
+        """None when the server closed the connection (before or after the write)."""
+        try:
+            async with AsyncTcpClient("127.0.0.1", port) as client:
+                await client.write_event(Transcript("turn on the hallway light").event())
+                return await asyncio.wait_for(client.read_event(), 10)
+        except ConnectionError:
+            return None
+
+    mark = observer.mark()
+    with serving(daemon, allow=["192.0.2.7"]) as service:
+        assert asyncio.run(refused(service.port)) is None
+        assert service.refused == 1
+    assert all(t != f"{PREFIX}/reply" for t, _, _ in observer.since(mark))  # never reached the service
+    with serving(daemon, allow=["127.0.0.1"]) as service:
+        allowed = observer.mark()
+        assert Handled.is_type(ask(service.port, "turn on the hallway light").type)
+        observer.wait_for("zigbee2mqtt/hallway_light/set", start=allowed)
+
+
+async def close(client: AsyncTcpClient) -> None:
+    try:
+        await client.disconnect()
+    except ConnectionError:  # the server had closed it
+        pass
+
+
+def test_a_flood_of_connections_is_capped_and_the_others_still_served(home):
+    daemon, _ = home
+
+    async def flood(port: int) -> tuple[list[Event | None], Event]:
+        holders = [AsyncTcpClient("127.0.0.1", port) for _ in range(10)]
+        for client in holders:
+            await client.connect()
+        await asyncio.sleep(0.2)  # let the server accept them all
+        results = []
+        for client in holders:
+            try:
+                await client.write_event(Describe().event())
+                results.append(await asyncio.wait_for(client.read_event(), 10))
+            except ConnectionError:  # closed by the server, before or after the write
+                results.append(None)
+        for client in holders[:5]:
+            await close(client)
+        await asyncio.sleep(0.2)
+        answer = (await exchange(port, Transcript("turn on the hallway light").event()))[0]
+        for client in holders[5:]:
+            await close(client)
+        return results, answer
+
+    with serving(daemon, max_connections=3) as service:
+        results, answer = asyncio.run(flood(service.port))
+        assert service.refused == 7
+    assert [r is not None and Info.is_type(r.type) for r in results] == [True] * 3 + [False] * 7
+    assert Handled.is_type(answer.type)
+
+
+def test_a_silent_connection_does_not_hold_up_another(home):
+    daemon, _ = home
+
+    async def both(port: int) -> Event:
+        async with AsyncTcpClient("127.0.0.1", port) as silent:
+            await silent.write_event(AudioStart(rate=16000, width=2, channels=1).event())  # and then nothing
+            return (await exchange(port, Transcript("turn on the hallway light").event()))[0]
+
+    with serving(daemon) as service:
+        assert Handled.is_type(asyncio.run(both(service.port)).type)
+
+
+# -- assistant run ----------------------------------------------------------------------------------
+
+
+def test_assistant_run_starts_the_wyoming_server(tmp_path, broker_port):
+    """The composition root: `assistant run` with `wyoming.uri` set serves Home Assistant."""
+    import signal
+    import time
+
+    from .test_service import start_service, write_config
+
+    port = free_port()
+    config = write_config(tmp_path, broker_port)
+    config.write_text(config.read_text() + f"wyoming:\n  uri: tcp://127.0.0.1:{port}\n")
+    proc = start_service(config)
+    observer = Observer(broker_port)
+    try:
+        observer.wait_for(f"{PREFIX}/status", lambda p: p == b"online", timeout=60)
+        deadline = time.monotonic() + 60
+        while True:  # the server starts once the speech models are loaded
+            try:
+                info = Info.from_event(asyncio.run(exchange(port, Describe().event()))[0])
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "service.log").read_text()
+                time.sleep(0.5)
+        assert info.handle and (info.asr != []) == HAS_VOICE
+        mark = observer.mark()
+        assert Handled.is_type(ask(port, "turn on the hallway light").type)
+        observer.wait_for("zigbee2mqtt/hallway_light/set", start=mark)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        observer.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+
+
+# -- satellites -------------------------------------------------------------------------------------
+
+
+class FakeSatellite:
+    """A satellite as wyoming-satellite behaves (a Wyoming server, streaming after ``run-satellite``),
+    built on the library's own server classes: it streams ``samples`` once (16 kHz mono), or only their
+    first ``drop_after`` part and then hangs up; it keeps what the brain sends back."""
+
+    def __init__(self, samples: np.ndarray, drop_after: float | None = None) -> None:
+        from wyoming.server import AsyncTcpServer
+
+        self.port = free_port()
+        self.server = AsyncTcpServer("127.0.0.1", self.port)
+        self.samples = samples
+        self.drop_after = drop_after
+        self.received: list[Event] = []
+        self.streamed = False
+        self.done = asyncio.Event()
+
+    def handler(self, reader, writer):
+        from wyoming.server import AsyncEventHandler
+
+        satellite = self
+
+        class Handler(AsyncEventHandler):
+            async def handle_event(self, event: Event) -> bool:
+                from wyoming.pipeline import PipelineStage, RunPipeline
+                from wyoming.satellite import RunSatellite
+
+                if RunSatellite.is_type(event.type) and not satellite.streamed:
+                    satellite.streamed = True
+                    await self.write_event(RunPipeline(start_stage=PipelineStage.ASR,
+                                                       end_stage=PipelineStage.TTS).event())  # fmt: skip
+                    samples = satellite.samples
+                    if satellite.drop_after is not None:
+                        samples = samples[: int(len(samples) * satellite.drop_after)]
+                    for i in range(0, len(samples), 1024):
+                        await self.write_event(AudioChunk(rate=16000, width=2, channels=1,
+                                                          audio=samples[i : i + 1024].tobytes()).event())  # fmt: skip
+                    if satellite.drop_after is not None:
+                        satellite.done.set()
+                        return False  # hang up mid-utterance
+                    return True
+                satellite.received.append(event)
+                if AudioStop.is_type(event.type):
+                    satellite.done.set()
+                return True
+
+        return Handler(reader, writer)
+
+
+@pytest.fixture(scope="module")
+def lights_spoken(speaker) -> np.ndarray:
+    """Piper saying "Switch on the lights." without its random noise, 16 kHz, with silence around."""
+    from piper.config import SynthesisConfig
+
+    from assistant.voice.audio import to_mono_16k
+
+    voice = speaker.engine.voice
+    style = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    audio = np.concatenate([c.audio_int16_array for c in voice.synthesize("Switch on the lights.", syn_config=style)])
+    speech = to_mono_16k(audio, voice.config.sample_rate)
+    return np.concatenate([np.zeros(8000, np.int16), speech, np.zeros(24000, np.int16)])
+
+
+def test_satellites_in_two_rooms_and_one_that_drops(home, config, recognizer, speaker, lights_spoken):
+    from assistant.app import satellite_ears
+
+    daemon, observer = home
+    kitchen, office = FakeSatellite(lights_spoken), FakeSatellite(lights_spoken)
+    dropping = FakeSatellite(lights_spoken, drop_after=0.5)
+    satellites = [Satellite(id="kitchen-sat", area="Kitchen", uri=f"tcp://127.0.0.1:{kitchen.port}"),
+                  Satellite(id="office-sat", area="Office", uri=f"tcp://127.0.0.1:{office.port}"),
+                  Satellite(id="bedroom-sat", area="Bedroom", uri=f"tcp://127.0.0.1:{dropping.port}")]  # fmt: skip
+    wyoming = Wyoming(uri=f"tcp://127.0.0.1:{free_port()}", satellites=satellites)
+    service = WyomingService(wyoming, daemon.submit, lambda: daemon.registry, recognizer, speaker,
+                             make_ears=satellite_ears(config, recognizer))  # fmt: skip
+    mark = observer.mark()
+
+    async def rooms() -> None:
+        for satellite in (kitchen, office, dropping):
+            await satellite.server.start(satellite.handler)
+        await asyncio.to_thread(service.start)
+        try:
+            await asyncio.wait_for(asyncio.gather(*(s.done.wait() for s in (kitchen, office, dropping))), 180)
+        finally:
+            await asyncio.to_thread(service.stop)
+            for satellite in (kitchen, office, dropping):
+                await satellite.server.stop()
+
+    asyncio.run(rooms())
+    for satellite, area, lights in ((kitchen, "Kitchen", ("kitchen_ceiling", "kitchen_counter")),
+                                    (office, "Office", ("office_ceiling", "office_desk_lamp"))):  # fmt: skip
+        types = [e.type for e in satellite.received]
+        assert types[:3] == ["transcript", "synthesize", "audio-start"] and types[-1] == "audio-stop", area
+        assert "lights" in Transcript.from_event(satellite.received[0]).text.lower()
+        reply = Synthesize.from_event(satellite.received[1]).text
+        assert reply.startswith("Turned on the ") and all(w in reply for w in area.split()), reply
+        for light in lights:
+            observer.wait_for(f"zigbee2mqtt/{light}/set", lambda p: json.loads(p) == {"state": "ON"}, start=mark)
+    # the one that hung up mid-sentence got nothing and switched nothing; the others were not held up
+    assert {e.type for e in dropping.received} <= {"run-satellite"}  # (the link came back: run-satellite)
+    assert not [t for t, _, _ in observer.since(mark) if "bedroom" in t or "bedside" in t]
+    links = {link.satellite.id: link for link in service.links}
+    assert links["kitchen-sat"].commands == 1 and links["office-sat"].commands == 1
+    assert links["bedroom-sat"].commands == 0
+
+
+# -- pure mapping -----------------------------------------------------------------------------------
+
+
+def test_asker_names_the_conversation_and_room():
+    from assistant.wyoming.intent import asker
+
+    sats = [Satellite(id="kitchen-sat", area="Kitchen")]
+    assert asker({"device_id": "kitchen-sat"}, sats, "10.0.0.2") == ("kitchen-sat", "Kitchen")
+    assert asker({"device_id": "kitchen-sat", "area": "Office"}, sats, "10.0.0.2") == ("kitchen-sat", "Office")
+    assert asker({"conversation_id": "c1"}, sats, "10.0.0.2") == ("wyoming:c1", None)
+    assert asker(None, sats, "10.0.0.2") == ("wyoming:10.0.0.2", None)
+    assert asker({"conversation_id": "x" * 500}, sats, "p")[0] == ("wyoming:" + "x" * 500)[:64]
+
+
+def test_several_targets_become_an_area_and_a_domain(understander, registry):
+    from assistant.understanding.parser import Context
+    from assistant.wyoming.intent import ha_entities
+
+    parse = understander.parse("turn on the lights", registry, Context(area="Kitchen"))
+    assert parse.intent == "HassTurnOn" and len(parse.targets) == 2
+    assert {e.name: e.value for e in ha_entities(parse, registry)} == {"area": "Kitchen", "domain": "light"}
