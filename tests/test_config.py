@@ -229,12 +229,12 @@ def test_check_config_reports_the_audio_input_but_never_fails_on_it(tmp_path, ca
 
 def test_wyoming_is_off_by_default_and_satellite_areas_must_exist(config):
     assert config.wyoming.uri is None
-    base = "areas:\n  - name: Kitchen\nwyoming:\n  uri: tcp://127.0.0.1:10700\n"
+    base = "devices: []\nareas:\n  - name: Kitchen\nwyoming:\n  uri: tcp://127.0.0.1:10700\n"
     ok = parse_config(base + "  satellites:\n    - {id: sat-1, area: kitchen}\n", "inline.yaml")
     assert ok.wyoming.satellites[0].area == "kitchen" and ok.wyoming.mode == "handle"
-    with pytest.raises(ConfigError, match=r"inline.yaml:6: wyoming.satellites\[0\].area: unknown area 'Attic'"):
+    with pytest.raises(ConfigError, match=r"inline.yaml:7: wyoming.satellites\[0\].area: unknown area 'Attic'"):
         parse_config(base + "  satellites:\n    - {id: sat-1, area: Attic}\n", "inline.yaml")
     with pytest.raises(ConfigError, match="wyoming.allow"):
         parse_config(base + "  allow: [my-laptop]\n", "inline.yaml")
     with pytest.raises(ConfigError, match="wyoming.uri"):
-        parse_config("wyoming:\n  uri: http://0.0.0.0:10700\n", "inline.yaml")
+        parse_config("devices: []\nwyoming:\n  uri: http://0.0.0.0:10700\n", "inline.yaml")
