@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import logging
 import queue
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -259,6 +261,7 @@ class MqttLink:
                 client.loop_start()
                 asked = time.monotonic()
                 why = ""
+                reset = False
                 while not self._stop.is_set():
                     self._beat = time.monotonic()
                     if self._wake.wait(0.25):
@@ -276,12 +279,12 @@ class MqttLink:
                     if up_since is None and time.monotonic() - asked > CONNACK_TIMEOUT_S:
                         why = f"the broker at {where} took the connection but never answered CONNECT"
                         break
-                self._drop(client, generation)
+                self._drop(client, generation, abort=reset)
             if self._stop.is_set():
                 break
             if up_since is not None and time.monotonic() - up_since > self.config.reconnect_max_s:
                 delay = self.config.reconnect_min_s  # it held for a while: start the back-off again
-            log.warning("%s; next try in %.0f s", why, delay)
+            log.warning("%s; next try in %.1f s", why, delay)
             if self._stop.wait(delay):
                 break
             delay = min(delay * 2, self.config.reconnect_max_s)
@@ -297,15 +300,25 @@ class MqttLink:
         client.on_publish = lambda c, u, mid, reason, p: self._handle_publish(generation, mid, reason)
         return client
 
-    def _drop(self, client: paho.Client, generation: int) -> None:
+    def _drop(self, client: paho.Client, generation: int, abort: bool = False) -> None:
+        """``abort``: the broker stalled. The connection is reset (RST, no goodbye), so what was written
+        and not yet read by the broker is thrown away with it, not acted on when the broker wakes."""
         with self._lock:
             was = self._connected.is_set() and self._client is client
             self._connected.clear()
             self._client = None
-        try:
-            client.disconnect()
-        except Exception:  # noqa: BLE001 - a dead socket: nothing to say goodbye on
-            pass
+        sock = client.socket()
+        if abort and sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()  # type: ignore[attr-defined]
+            except OSError:
+                pass
+        else:
+            try:
+                client.disconnect()
+            except Exception:  # noqa: BLE001 - a dead socket: nothing to say goodbye on
+                pass
         client.loop_stop()
         if was and not self._stop.is_set():
             self._on_connection(False)
