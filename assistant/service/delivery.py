@@ -62,7 +62,11 @@ class Courier:
     def carry(self, turn: Turn, received_s: float | None = None) -> None:
         """Start sending ``turn``'s actions; its deadline counts from ``received_s`` (when known)."""
         start = self.clock() if received_s is None else received_s
-        self.errands.append(Errand(turn, start + self.timeout_s))
+        errand = Errand(turn, start + self.timeout_s)
+        if not turn.actions:  # an answer, a question: nothing to send, no probe to wait for
+            self._finish(errand)
+            return
+        self.errands.append(errand)
         self.advance()
 
     def next_due_s(self) -> float | None:
