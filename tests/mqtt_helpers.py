@@ -8,7 +8,7 @@ import time
 
 import paho.mqtt.client as paho
 
-from assistant.mqtt import new_client
+from assistant.mqtt.client import close_client, new_client
 from assistant.tools.broker import Mosquitto
 
 Broker = Mosquitto
@@ -66,5 +66,4 @@ class Observer:
             return list(self.messages[mark:])
 
     def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        close_client(self.client)

@@ -32,6 +32,17 @@ def resumed(broker):  # noqa: F811
     broker.process.send_signal(signal.SIGCONT)
 
 
+def spoken_during_stall(daemon, broker):  # noqa: F811
+    """SENTENCE heard while the broker is stopped; the reply it got (the broker resumed after it)."""
+    before = daemon.last_reply
+    stalled(broker)
+    try:
+        daemon.submit(SpokenCommand(SENTENCE, received_s=time.monotonic()))
+        return wait_reply(daemon, before)
+    finally:
+        resumed(broker)
+
+
 def test_kitchen_sentence_names_two_lights(daemon, understander):  # noqa: F811
     from assistant.understanding.context import Context
 
@@ -43,13 +54,7 @@ def test_a_stalled_broker_never_gets_a_command_late_and_the_service_comes_back(d
     for stall in range(2):  # twice: nothing stays stuck after a stall (paho's queue is never touched)
         time.sleep(0.8)  # a quiet link: the broker must answer a probe before anything is written
         mark = observer.mark()
-        before = daemon.last_reply
-        stalled(broker)
-        try:
-            daemon.submit(SpokenCommand(SENTENCE, received_s=time.monotonic()))
-            reply = wait_reply(daemon, before)
-        finally:
-            resumed(broker)
+        reply = spoken_during_stall(daemon, broker)
         assert reply.outcome == "not_delivered" and reply.success is False, reply
         assert "couldn't reach" in reply.text and "nothing was sent" in reply.text
         assert daemon.link.wait_connected(20)
@@ -62,13 +67,7 @@ def test_a_stalled_broker_never_gets_a_command_late_and_the_service_comes_back(d
 
 def test_a_command_written_just_before_a_stall_is_reported_as_unconfirmed(daemon, observer, broker):  # noqa: F811
     send(observer, "turn on the hallway light", "warm")  # the broker was just heard: the next command goes at once
-    before = daemon.last_reply
-    stalled(broker)
-    try:
-        daemon.submit(SpokenCommand(SENTENCE, received_s=time.monotonic()))
-        reply = wait_reply(daemon, before)
-    finally:
-        resumed(broker)
+    reply = spoken_during_stall(daemon, broker)
     assert reply.outcome == "unconfirmed" and reply.success is False, reply
     assert "may or may not have happened" in reply.text
 

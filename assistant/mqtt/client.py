@@ -43,3 +43,17 @@ def new_client(settings: Mqtt | None = None, credentials: Credentials | None = N
         client.tls_insecure_set(not settings.tls.check_hostname)
     client.on_socket_open = _no_delay
     return client
+
+
+def close_client(client: paho.Client, goodbye: bool = True) -> None:
+    """Disconnect (``goodbye``: with a DISCONNECT packet), stop its loop thread and release its sockets now.
+    paho keeps a loopback socket pair to wake its loop until the client is garbage-collected; a service
+    that makes a client per connection must not leave them to the collector. ``reinitialise`` is paho's
+    public way to close them (the client is not used again)."""
+    if goodbye:
+        try:
+            client.disconnect()
+        except Exception:  # noqa: BLE001 - a dead socket: nothing to say goodbye on
+            pass
+    client.loop_stop()
+    client.reinitialise()

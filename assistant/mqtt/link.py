@@ -35,7 +35,7 @@ import paho.mqtt.client as paho
 
 from ..config import Mqtt
 from ..core.messages import Action
-from .client import new_client
+from .client import close_client, new_client
 from .credentials import Credentials
 
 log = logging.getLogger(__name__)
@@ -149,10 +149,9 @@ class MqttLink:
         """The supervisor is alive and has looked at the connection within ``within_s`` (it does every
         0.25 s), and a connection, if there is one, has been heard from lately (``probe()`` keeps an
         idle one talking): what the systemd watchdog is pinged on."""
-        now = time.monotonic()
-        if self._supervisor is None or not self._supervisor.is_alive() or now - self._beat > within_s:
+        if self._supervisor is None or not self._supervisor.is_alive() or time.monotonic() - self._beat > within_s:
             return False
-        return not self.connected or now - self._last_heard <= within_s
+        return not self.connected or self.heard_within(within_s)
 
     def reset(self, why: str) -> None:
         """Throw the connection away and start a fresh one (a broker that stopped answering)."""
@@ -178,7 +177,7 @@ class MqttLink:
 
     def fresh(self) -> bool:
         """Connected, and the broker answered something within ``FRESH_S``."""
-        return self.connected and time.monotonic() - self._last_heard <= FRESH_S
+        return self.connected and self.heard_within(FRESH_S)
 
     def heard_within(self, seconds: float) -> bool:
         return time.monotonic() - self._last_heard <= seconds
@@ -310,16 +309,11 @@ class MqttLink:
         sock = client.socket()
         if abort and sock is not None:
             try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # type: ignore[attr-defined]
                 sock.close()  # type: ignore[attr-defined]
             except OSError:
                 pass
-        else:
-            try:
-                client.disconnect()
-            except Exception:  # noqa: BLE001 - a dead socket: nothing to say goodbye on
-                pass
-        client.loop_stop()
+        close_client(client, goodbye=not abort)
         if was and not self._stop.is_set():
             self._on_connection(False)
 

@@ -21,8 +21,8 @@ from typing import Any
 import paho.mqtt.client as paho
 
 from ..config import Config
-from ..core.events import SpokenCommand, TextCommand
-from ..mqtt import new_client
+from ..core.events import InEvent, SpokenCommand, TextCommand
+from ..mqtt.client import close_client, new_client
 from ..service.daemon import Daemon
 from ..understanding.parser import Understander
 from .broker import Mosquitto
@@ -67,8 +67,7 @@ class Watcher:
             return [m for m in self.messages if m[0] >= start and (topics is None or m[1] in topics)]
 
     def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        close_client(self.client)
 
 
 class Rig:
@@ -100,6 +99,27 @@ class Rig:
             time.sleep(0.02)
         return None
 
+    def ask(self, event_at: Callable[[float], InEvent], during: Callable[[], None] = lambda: None) -> tuple[Any, float]:
+        """Submit the event made for now (its arrival time), after ``during()``; (the reply, now)."""
+        before, start = self.daemon.last_reply, time.monotonic()
+        during()
+        self.daemon.submit(event_at(start))
+        return self.reply_after(before), start
+
+    def ask_stalled(self, text: str = "") -> tuple[Any, float]:
+        """``text`` (default SENTENCE) heard while the broker is stopped; it is resumed once the reply is in."""
+        try:
+            return self.ask(lambda at: SpokenCommand(text or SENTENCE, received_s=at), during=self.stall)
+        finally:
+            self.resume()
+            self.daemon.link.wait_connected(15)
+
+    def __enter__(self) -> Rig:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def stall(self) -> None:
         assert self.broker.process is not None
         self.broker.process.send_signal(signal.SIGSTOP)
@@ -129,9 +149,12 @@ def _expected_topics(daemon: Daemon, text: str) -> set[str]:
 SENTENCE = "turn off the lights in the kitchen"
 
 
-def _score(rig: Rig, row: Row, text: str, start: float, deadline: float, truthful: Callable[[Any, int], bool],
-           settle_s: float = 1.5, reply: Any = None) -> Row:  # fmt: skip
+def _score(rig: Rig, row: Row, text: str, start: float, truthful: Callable[[Any, int], bool], reply: Any,
+           settle_s: float = 1.5, deadline: float | None = None) -> Row:  # fmt: skip
+    """Count what reached devices since ``start``: late is after ``deadline`` (default: the command's
+    delivery deadline), wrong is any topic the sentence does not name."""
     time.sleep(settle_s)
+    deadline = start + rig.config.mqtt.delivery_timeout_s if deadline is None else deadline
     expected = _expected_topics(rig.daemon, text)
     seen = rig.device_messages(start)
     row.seen = len(seen)
@@ -143,141 +166,99 @@ def _score(rig: Rig, row: Row, text: str, start: float, deadline: float, truthfu
     return row
 
 
+def _done(count: int) -> Callable[[Any, int], bool]:
+    return lambda r, n: r is not None and r.success and n == count
+
+
+def _nothing_and(outcome: str) -> Callable[[Any, int], bool]:
+    return lambda r, n: r is not None and r.outcome == outcome and n == 0
+
+
+def _text(text: str, request_id: str) -> Callable[[float], InEvent]:
+    return lambda at: TextCommand(text, request_id, received_s=at)
+
+
 def case_normal(config: Config, understander: Understander) -> Row:
-    rig = Rig(config, understander)
-    try:
-        before, start = rig.daemon.last_reply, time.monotonic()
-        rig.daemon.submit(TextCommand(SENTENCE, "n", received_s=start))
-        reply = rig.reply_after(before)
-        return _score(rig, Row("healthy broker", 2), SENTENCE, start, start + config.mqtt.delivery_timeout_s,
-                      lambda r, n: r is not None and r.success and n == 2, 0.5, reply)  # fmt: skip
-    finally:
-        rig.close()
+    with Rig(config, understander) as rig:
+        reply, start = rig.ask(_text(SENTENCE, "n"))
+        return _score(rig, Row("healthy broker", 2), SENTENCE, start, _done(2), reply, 0.5)
 
 
 def case_stall_quiet(config: Config, understander: Understander) -> Row:
-    rig = Rig(config, understander)
-    try:
-        time.sleep(0.8)
-        before, start = rig.daemon.last_reply, time.monotonic()
-        rig.stall()
-        rig.daemon.submit(SpokenCommand(SENTENCE, received_s=start))
-        reply = rig.reply_after(before)
-        rig.resume()
-        rig.daemon.link.wait_connected(15)
+    with Rig(config, understander) as rig:
+        time.sleep(0.8)  # a quiet link: the broker must answer a probe before anything is written
+        reply, start = rig.ask_stalled()
         return _score(rig, Row("broker stalled 20 s (SIGSTOP), quiet link", 0), SENTENCE, start,
-                      start + config.mqtt.delivery_timeout_s,
-                      lambda r, n: r is not None and r.outcome == "not_delivered" and n == 0, 2.0, reply)  # fmt: skip
-    finally:
-        rig.close()
+                      _nothing_and("not_delivered"), reply, 2.0)  # fmt: skip
 
 
 def case_stall_written(config: Config, understander: Understander) -> Row:
-    rig = Rig(config, understander)
-    try:
+    with Rig(config, understander) as rig:
         rig.watcher.publish(rig.daemon.topics.command, "what time is it")  # the broker was just heard
         time.sleep(0.1)
-        before, start = rig.daemon.last_reply, time.monotonic()
-        rig.stall()
-        rig.daemon.submit(SpokenCommand(SENTENCE, received_s=start))
-        reply = rig.reply_after(before)
-        rig.resume()
-        rig.daemon.link.wait_connected(15)
+        reply, start = rig.ask_stalled()
         # written before the stall was known: may happen late, and the reply must say it may have happened
         return _score(rig, Row("broker stalled right after a command was written", 2), SENTENCE, start,
-                      start + config.mqtt.delivery_timeout_s,
-                      lambda r, n: r is not None and (r.outcome == "unconfirmed" or (r.success and n == 2)), 2.0,
-                      reply)  # fmt: skip
-    finally:
-        rig.close()
+                      lambda r, n: r is not None and (r.outcome == "unconfirmed" or (r.success and n == 2)), reply,
+                      2.0)  # fmt: skip
 
 
 def case_two_stalls_then_normal(config: Config, understander: Understander) -> Row:
-    rig = Rig(config, understander)
-    try:
+    with Rig(config, understander) as rig:
         for _ in range(2):
             time.sleep(0.8)
-            before = rig.daemon.last_reply
-            rig.stall()
-            rig.daemon.submit(SpokenCommand(SENTENCE, received_s=time.monotonic()))
-            rig.reply_after(before)
-            rig.resume()
-            rig.daemon.link.wait_connected(15)
+            rig.ask_stalled()
         time.sleep(0.5)
-        before, start = rig.daemon.last_reply, time.monotonic()
+        before, start = rig.daemon.last_reply, time.monotonic()  # over MQTT: the way in works again too
         rig.watcher.publish(rig.daemon.topics.command, json.dumps({"text": SENTENCE, "id": "after"}))
         reply = rig.reply_after(before)
-        return _score(rig, Row("after two stalls, a normal command", 2), SENTENCE, start,
-                      start + config.mqtt.delivery_timeout_s,
-                      lambda r, n: r is not None and r.success and n == 2, 0.5, reply)  # fmt: skip
-    finally:
-        rig.close()
+        return _score(rig, Row("after two stalls, a normal command", 2), SENTENCE, start, _done(2), reply, 0.5)
 
 
 def case_acl(config: Config, understander: Understander) -> Row:
     acl = Path(tempfile.mkdtemp(prefix="assistant-acl-")) / "acl"
     acl.write_text("topic readwrite #\ntopic deny zigbee2mqtt/front_door_lock/set\n")
-    rig = Rig(config, understander, f"allow_anonymous true\nacl_file {acl}\n", protocol="5")
-    try:
+    with Rig(config, understander, f"allow_anonymous true\nacl_file {acl}\n", protocol="5") as rig:
         text = "lock the front door"
-        before, start = rig.daemon.last_reply, time.monotonic()
-        rig.daemon.submit(TextCommand(text, "acl", received_s=start))
-        reply = rig.reply_after(before)
+        reply, start = rig.ask(_text(text, "acl"))
         return _score(rig, Row("broker refuses the publish (ACL, MQTT 5)", 0), text, start,
-                      start + config.mqtt.delivery_timeout_s,
-                      lambda r, n: r is not None and r.outcome == "refused" and n == 0, 0.5, reply)  # fmt: skip
-    finally:
-        rig.close()
+                      _nothing_and("refused"), reply, 0.5)  # fmt: skip
 
 
 def case_too_old(config: Config, understander: Understander) -> Row:
-    rig = Rig(config, understander)
-    try:
-        before, start = rig.daemon.last_reply, time.monotonic()
-        rig.daemon.submit(TextCommand(SENTENCE, "old", received_s=start - 10))
-        reply = rig.reply_after(before)
-        return _score(rig, Row("command 10 s old when its turn came", 0), SENTENCE, start, start,
-                      lambda r, n: r is not None and r.outcome == "too_late" and n == 0, 0.5, reply)  # fmt: skip
-    finally:
-        rig.close()
+    with Rig(config, understander) as rig:
+        reply, start = rig.ask(lambda at: TextCommand(SENTENCE, "old", received_s=at - 10))
+        return _score(rig, Row("command 10 s old when its turn came", 0), SENTENCE, start, _nothing_and("too_late"),
+                      reply, 0.5, deadline=start)  # fmt: skip
 
 
 def case_redirect(config: Config, understander: Understander) -> Row:
-    rig = Rig(config, understander)
-    try:
+    text = "turn on the lights in the kitchen"
+    with Rig(config, understander) as rig:
         rig.watcher.publish("homeassistant/light/porch/config", json.dumps({
             "name": "Porch", "uniq_id": "porch", "cmd_t": "zigbee2mqtt/front_door_lock/set",
             "pl_on": '{"state":"UNLOCK"}', "dev": {"name": "Porch", "sa": "Kitchen"}}), retain=True)  # fmt: skip
         time.sleep(0.8)
-        before, start = rig.daemon.last_reply, time.monotonic()
-        rig.daemon.submit(TextCommand("turn on the lights in the kitchen", "redirect", received_s=start))
-        reply = rig.reply_after(before)
+        reply, start = rig.ask(_text(text, "redirect"))
         rig.watcher.publish("homeassistant/light/porch/config", b"", retain=True)
-        return _score(rig, Row("discovery redirects a light to the lock", 2), "turn on the lights in the kitchen",
-                      start, start + config.mqtt.delivery_timeout_s,
-                      lambda r, n: r is not None and r.success and n == 2, 0.5, reply)  # fmt: skip
-    finally:
-        rig.close()
+        return _score(rig, Row("discovery redirects a light to the lock", 2), text, start, _done(2), reply, 0.5)
 
 
 def case_restart(config: Config, understander: Understander) -> Row:
-    rig = Rig(config, understander)
-    try:
+    with Rig(config, understander) as rig:
         time.sleep(0.8)
-        before, start = rig.daemon.last_reply, time.monotonic()
-        assert rig.broker.process is not None
-        rig.broker.process.kill()
-        rig.broker.process.wait(5)
-        rig.daemon.submit(SpokenCommand(SENTENCE, received_s=start))
-        reply = rig.reply_after(before)
+
+        def kill() -> None:
+            assert rig.broker.process is not None
+            rig.broker.process.kill()
+            rig.broker.process.wait(5)
+
+        reply, start = rig.ask(lambda at: SpokenCommand(SENTENCE, received_s=at), during=kill)
         rig.broker.start()  # the same port, 3 s later
         rig.daemon.link.wait_connected(15)
         rig.watcher = Watcher(rig.broker.port)
-        return _score(rig, Row("broker killed, back after ~3 s", 0), SENTENCE, start,
-                      start + config.mqtt.delivery_timeout_s,
-                      lambda r, n: r is not None and r.outcome == "not_delivered" and n == 0, 2.0, reply)  # fmt: skip
-    finally:
-        rig.close()
+        return _score(rig, Row("broker killed, back after ~3 s", 0), SENTENCE, start, _nothing_and("not_delivered"),
+                      reply, 2.0)  # fmt: skip
 
 
 CASES = [case_normal, case_stall_quiet, case_stall_written, case_two_stalls_then_normal, case_acl, case_too_old,

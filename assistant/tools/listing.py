@@ -14,6 +14,7 @@ import paho.mqtt.client as paho
 from ..config import Config
 from ..errors import AssistantError
 from ..mqtt import Credentials, Topics, new_client
+from ..mqtt.client import close_client
 
 STATUS_GRACE_S = 0.5
 """How long to wait for the retained status once the device list is in (the broker sends both at once)."""
@@ -60,8 +61,7 @@ def fetch_devices(config: Config, timeout_s: float = 5.0) -> Listing:
                                  f" {config.site.id!r}?")  # fmt: skip
         status_seen.wait(STATUS_GRACE_S)  # retained messages come in the order subscribed: at once, or never
     finally:
-        client.disconnect()
-        client.loop_stop()
+        close_client(client)
     with lock:
         payload, status = got[topics.devices], got.get(topics.status)
     try:

@@ -58,6 +58,12 @@ EarsFactory = Callable[[bool], Ears]
 """Fresh Ears for one pipeline run; the argument is True when the satellite woke itself (no wake gate)."""
 
 
+def tcp_address(uri: str) -> tuple[str, int] | None:
+    """``tcp://host:port`` -> (host, port); None when either is missing."""
+    parsed = urlparse(uri)
+    return None if parsed.hostname is None or parsed.port is None else (parsed.hostname, parsed.port)
+
+
 @dataclass(frozen=True)
 class PipelineStarted:
     """The satellite's ``run-pipeline``: fresh Ears for what follows."""
@@ -79,10 +85,10 @@ class SatelliteLink:
     def __init__(self, satellite: Satellite, service: WyomingService, make_ears: EarsFactory) -> None:
         if satellite.uri is None:
             raise ValueError(f"satellite {satellite.id!r} has no uri")
-        uri = urlparse(satellite.uri)
-        if uri.hostname is None or uri.port is None:
+        address = tcp_address(satellite.uri)
+        if address is None:
             raise ValueError(f"satellite {satellite.id!r}: expected tcp://host:port")
-        self.host, self.port = uri.hostname, uri.port
+        self.host, self.port = address
         self.satellite = satellite
         self.service = service
         self.make_ears = make_ears

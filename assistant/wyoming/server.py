@@ -30,7 +30,6 @@ import logging
 import threading
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlparse
 
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
@@ -66,7 +65,7 @@ from ..voice.asr import Recognizer
 from ..voice.tts import Speaker
 from . import speech
 from .intent import MAX_TEXT_CHARS, answer_event, asker
-from .satellite import EarsFactory, SatelliteLink
+from .satellite import EarsFactory, SatelliteLink, tcp_address
 
 log = logging.getLogger(__name__)
 
@@ -232,10 +231,10 @@ class WyomingService:
         a satellite has a ``uri``."""
         if settings.uri is None:
             raise WyomingError("wyoming.uri is not set")
-        uri = urlparse(settings.uri)
-        if uri.hostname is None or uri.port is None:
+        address = tcp_address(settings.uri)
+        if address is None:
             raise WyomingError(f"wyoming.uri {settings.uri!r}: expected tcp://host:port")
-        self.host, self.port = uri.hostname, uri.port
+        self.host, self.port = address
         self.settings = settings
         self.submit = submit
         self.registry = registry
