@@ -1,0 +1,237 @@
+"""The written corpus: natural commands by many writers (a large language model in personas), labelled.
+
+``corpus/train/*.jsonl`` is training data; ``corpus/eval/*.jsonl`` is the evaluation split, written by other
+writers with other personas, and is never trained on. ``corpus/prompts/`` holds the briefs that made them.
+
+Every line is checked before it is used (``python -m assistant.train.corpus check FILE...``):
+
+* the schema: known fields, kinds, intents and slot types;
+* spans that exist: every slot value is a substring of the text (its span is the first occurrence after the
+  previous command's, so a compound line's slots are in order);
+* the round trip through the parser: the spans, given to the runtime's slot normaliser as if the model had
+  tagged them, give a value for every slot (a brightness that normalises to nothing is a bad label);
+* for the evaluation split, targets that exist in the evaluation home (``config.yaml``);
+* no duplicate text, and no evaluation sentence in the training files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.understanding import schema
+from assistant.understanding.model import Prediction, Span
+from assistant.understanding.recognise import normalise_slots
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "corpus"
+KINDS = ("command", "question", "compound", "negative")
+# Labels the relative-change intents use: the writers use the model's labels.
+_COMING = {"HassBroadcast", "HassClimateSetFanMode", "HassLawnMowerDock", "HassLawnMowerStartMowing",
+           "HassListCompleteItem", "HassListRemoveItem", "HassMediaSearchAndPlay", "HassRespond",
+           "HassShoppingListCompleteItem", "HassVacuumCleanArea"}  # TODO(merge): in schema with the new model
+LABELS = frozenset(schema.INTENT_LABELS) | _COMING
+SLOTS = frozenset(schema.SLOT_TYPES) | {"message", "query", "media_class", "fan_mode"}
+_NORMALISED = {"brightness": "brightness", "position": "position", "volume": "volume_level",
+               "temperature": "temperature", "duration": "duration_s"}  # fmt: skip
+
+
+@dataclass
+class Command:
+    label: str
+    spans: list[tuple[int, int, str]]
+    targets: tuple[str, ...] | None = None
+
+
+@dataclass
+class Line:
+    text: str
+    kind: str
+    commands: list[Command]
+    context_area: str | None = None
+    source: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def compound(self) -> bool:
+        return len(self.commands) > 1
+
+
+def _spans(text: str, slots: Any, start: int, errors: list[str]) -> tuple[list[tuple[int, int, str]], int]:
+    if not isinstance(slots, dict):
+        errors.append("slots is not an object")
+        return [], start
+    found: list[tuple[int, int, str]] = []
+    for slot, value in slots.items():
+        if slot not in SLOTS:
+            errors.append(f"unknown slot type {slot!r}")
+            continue
+        if not isinstance(value, str) or not value.strip():
+            errors.append(f"slot {slot!r}: value must be a non-empty string")
+            continue
+        if value != value.strip():
+            errors.append(f"slot {slot!r}: value {value!r} has spaces around it")
+            continue
+        at = text.find(value, start)
+        if at < 0:
+            at = text.find(value)
+        if at < 0:
+            errors.append(f"slot {slot!r}: {value!r} is not in the text")
+            continue
+        found.append((at, at + len(value), slot))
+    found.sort()
+    for (a1, b1, s1), (a2, _b2, s2) in zip(found, found[1:], strict=False):
+        if a2 < b1:
+            errors.append(f"slots {s1!r} and {s2!r} overlap")
+    return found, max([b for _a, b, _s in found], default=start)
+
+
+def _round_trip(text: str, label: str, spans: list[tuple[int, int, str]], errors: list[str]) -> None:
+    """Give the spans to the runtime's normaliser: every value it understands must come back."""
+    prediction = Prediction(label, 1.0, tuple(Span(s, text[a:b], a, b) for a, b, s in spans))
+    try:
+        slots, _words = normalise_slots(prediction, label, text)
+    except Exception as exc:  # noqa: BLE001 - a label that crashes the normaliser is a bad label
+        errors.append(f"normaliser failed: {exc!r}")
+        return
+    for a, b, slot in spans:
+        key = _NORMALISED.get(slot)
+        if key and key not in slots and not (slot == "brightness" and label in schema.INTERNAL_INTENTS):
+            errors.append(f"slot {slot!r}: {text[a:b]!r} does not normalise to a value")
+
+
+def parse_line(raw: str, source: str = "", *, evaluation: bool = False, home: frozenset[str] = frozenset()) -> Line:
+    errors: list[str] = []
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return Line("", "", [], source=source, errors=[f"not JSON: {exc}"])
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
+        return Line("", "", [], source=source, errors=["no text"])
+    text = obj["text"]
+    kind = obj.get("kind", "compound" if "commands" in obj else "command")
+    if kind not in KINDS:
+        errors.append(f"unknown kind {kind!r}")
+    raw_commands = obj["commands"] if "commands" in obj else [obj]
+    if not isinstance(raw_commands, list) or not raw_commands:
+        return Line(text, kind, [], source=source, errors=["commands must be a non-empty list"])
+    commands: list[Command] = []
+    start = 0
+    for item in raw_commands:
+        if not isinstance(item, dict):
+            errors.append("a command is not an object")
+            continue
+        label = item.get("intent")
+        if label not in LABELS:
+            errors.append(f"unknown intent {label!r}")
+            continue
+        spans, start = _spans(text, item.get("slots", {}), start, errors)
+        if label == schema.NO_INTENT and spans:
+            errors.append("a negative has slots")
+        _round_trip(text, label, spans, errors)
+        targets = item.get("targets")
+        if evaluation:
+            if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+                errors.append("evaluation commands need a list of target ids")
+                targets = []
+            unknown = [t for t in targets if home and t not in home]
+            if unknown:
+                errors.append(f"targets not in the evaluation home: {unknown}")
+        commands.append(Command(label, spans, tuple(sorted(targets)) if isinstance(targets, list) else None))
+    if kind == "compound" and len(raw_commands) < 2:
+        errors.append("a compound line needs two or more commands")
+    if kind != "compound" and len(raw_commands) > 1:
+        errors.append("several commands: kind must be compound")
+    if kind == "negative" and any(c.label != schema.NO_INTENT for c in commands):
+        errors.append("a negative's intent must be 'none'")
+    context = obj.get("context") or {}
+    area = context.get("area") if isinstance(context, dict) else None
+    return Line(text, kind, commands, context_area=area, source=source, errors=errors)
+
+
+def evaluation_home(config_path: Path = ROOT / "config.yaml") -> frozenset[str]:
+    """The device ids of the evaluation home (config.yaml's devices)."""
+    import yaml
+
+    data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    return frozenset(d["id"] for d in data.get("devices", []) if isinstance(d, dict) and "id" in d)
+
+
+def read(paths: Iterable[Path], *, evaluation: bool = False, home: frozenset[str] = frozenset()) -> Iterator[Line]:
+    for path in paths:
+        for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if raw.strip():
+                yield parse_line(raw, f"{path.name}:{number}", evaluation=evaluation, home=home)
+
+
+def files(split: str) -> list[Path]:
+    return sorted((CORPUS / split).glob("*.jsonl"))
+
+
+def key(text: str) -> str:
+    return re.sub(r"[^\w]+", " ", text.lower()).strip()
+
+
+def load(split: str, *, strict: bool = False) -> list[Line]:
+    """The checked lines of a split; bad lines are dropped (or raise, with strict)."""
+    home = evaluation_home() if split == "eval" else frozenset()
+    lines = list(read(files(split), evaluation=split == "eval", home=home))
+    bad = [line for line in lines if line.errors]
+    if bad and strict:
+        raise ValueError(f"{len(bad)} bad corpus lines, first: {bad[0].source}: {bad[0].errors}")
+    seen: set[str] = set()
+    kept = []
+    for line in lines:
+        if not line.errors and key(line.text) not in seen:
+            seen.add(key(line.text))
+            kept.append(line)
+    return kept
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m assistant.train.corpus", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="check corpus files (default: all of them)")
+    check.add_argument("files", nargs="*", type=Path)
+    check.add_argument("--eval", action="store_true", help="the files are evaluation files (targets checked)")
+    sub.add_parser("stats", help="counts per split, kind, intent and writer")
+    args = parser.parse_args(argv)
+    if args.command == "stats":
+        for split in ("train", "eval"):
+            lines = load(split)
+            kinds = Counter(line.kind for line in lines)
+            writers = Counter(line.source.split("-")[0] for line in lines)
+            labels = Counter(c.label for line in lines for c in line.commands)
+            print(f"{split}: {len(lines)} lines; kinds {dict(kinds)}; writers {dict(writers)}")
+            print("  " + ", ".join(f"{k} {v}" for k, v in sorted(labels.items())))
+        return 0
+    paths = args.files or files("train") + files("eval")
+    eval_keys = {key(line.text) for line in read(files("eval"))}
+    home = evaluation_home()
+    failures = 0
+    seen: Counter[str] = Counter()
+    for path in paths:
+        evaluation = args.eval or path.parent.name == "eval"
+        for line in read([path], evaluation=evaluation, home=home):
+            problems = list(line.errors)
+            seen[key(line.text)] += 1
+            if seen[key(line.text)] == 2:
+                problems.append("duplicate text")
+            if not evaluation and key(line.text) in eval_keys:
+                problems.append("this sentence is in the evaluation split")
+            for problem in problems:
+                failures += 1
+                print(f"{line.source}: {problem}  [{line.text[:60]}]")
+    print(f"{failures} problem(s) in {len(paths)} file(s)", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
