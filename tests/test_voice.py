@@ -220,7 +220,7 @@ def test_stereo_at_any_rate_is_understood(rate, tmp_path, config, understander, 
     assert samples.dtype == np.int16
     assert abs(len(samples) - len(reference)) <= 16
     rows = run_file(pipeline(config, understander, registry, recognizer, vad), path)
-    assert [r["targets"] for r in acted(rows)] == [["light.living_room_lamp"]]
+    assert [r["targets"] for r in acted(rows)] == [["light.living_room_lamp"]], [r["text"] for r in rows]
 
 
 def test_raw_pcm_stream_has_sample_count_timestamps():
@@ -274,7 +274,7 @@ def test_vanishing_microphone_is_reopened(config, understander, registry, recogn
     pipe = pipeline(config, understander, registry, recognizer, vad)
     rows = list(pipe.run(source.chunks()))
     assert source.reopened == 1
-    assert [r["targets"] for r in acted(rows)] == [["light.living_room_lamp"]]
+    assert [r["targets"] for r in acted(rows)] == [["light.living_room_lamp"]], [r["text"] for r in rows]
     assert rows[-1]["end_ms"] > 20 * 32 + 1400  # stream time kept running across the reopening
 
 
@@ -505,7 +505,7 @@ def test_a_guess_made_at_a_pause_is_kept_when_speech_does_not_go_on(config, unde
     counting = Counting(recognizer)
     pipe = VoicePipeline(config, understander, registry, counting, vad)
     rows = run_file(pipe, LAMP)
-    assert [r["targets"] for r in acted(rows)] == [["light.living_room_lamp"]]
+    assert [r["targets"] for r in acted(rows)] == [["light.living_room_lamp"]], [r["text"] for r in rows]
     assert counting.calls == 1  # the guess made 160 ms into the silence was the final transcript
     row = acted(rows)[0]
     # ready when the longer of the two was over: the silence, or the pause plus recognition

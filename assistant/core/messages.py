@@ -46,6 +46,9 @@ class Parse:
     """For outcome "confirm": what will be published once the user says yes."""
     pending_reply: str = ""
     """For outcome "confirm": the reply once it is done ("Unlocked the Front Door.")."""
+    commands: tuple[Parse, ...] = ()
+    """Several commands in one sentence: each one's own Parse, in the order spoken; empty for one command.
+    The top-level fields then sum them up: every action in order, one reply, the first command's intent."""
 
     def as_dict(self, id: Any = None) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -64,7 +67,14 @@ class Parse:
         })  # fmt: skip
         if self.pending_actions:
             out["pending_actions"] = [a.as_dict() for a in self.pending_actions]
+        parts = [c.as_dict() for c in self.commands] if self.commands else [out]
+        out["commands"] = [self._command_dict(part) for part in parts]
         return out
+
+    @staticmethod
+    def _command_dict(out: dict[str, Any]) -> dict[str, Any]:
+        """One command's entry in ``commands``: the top-level keys, without the request's own."""
+        return {k: v for k, v in out.items() if k not in ("id", "timings_ms", "commands")}
 
 
 # -- voice -------------------------------------------------------------------------------------

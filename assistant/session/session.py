@@ -19,6 +19,7 @@ Not thread-safe: one thread (the service's main loop) calls it.
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from collections import OrderedDict
@@ -30,7 +31,7 @@ from ..config import Config
 from ..core.events import TimerFinished
 from ..core.messages import Action, Parse
 from ..devices import Registry
-from ..understanding import replies
+from ..understanding import compound, replies
 from ..understanding.context import Context, Previous
 from ..understanding.parser import Understander
 from .timers import Timer, Timers
@@ -119,15 +120,22 @@ class Session:
         if parse.outcome == "confirm":
             conversation.pending = Pending(parse, request_id, now + self.confirm_window_s)
             return Turn(parse, (), parse.reply, True, "confirm", request_id, source)
-        if parse.intent in TIMER_INTENTS:
+        if parse.commands and parse.outcome in ("done", "answer") and any(c.intent in TIMER_INTENTS for c in parse.commands):
+            kept = copy.deepcopy(conversation.timers)
+            parse = compound.with_parts(parse, [self._timer(conversation.timers, c, now)
+                                                if c.intent in TIMER_INTENTS else c for c in parse.commands])  # fmt: skip
+            if parse.outcome not in ("done", "answer"):  # a part could not be done: none of it is, timers included
+                conversation.timers = kept
+        elif parse.intent in TIMER_INTENTS:
             parse = self._timer(conversation.timers, parse, now)
         self._remember(conversation, parse, now)
         return Turn(parse, parse.actions, parse.reply, parse.outcome in ("done", "answer"), parse.outcome, request_id,
                     source)  # fmt: skip
 
     def _remember(self, conversation: Conversation, parse: Parse, now: float) -> None:
-        if parse.intent and parse.outcome in ("done", "answer"):
-            conversation.previous, conversation.previous_at = Previous.of(parse), now
+        last = parse.commands[-1] if parse.commands else parse  # "and the bedroom too" follows the last command
+        if last.intent and parse.outcome in ("done", "answer"):
+            conversation.previous, conversation.previous_at = Previous.of(last), now
 
     # -- timers --------------------------------------------------------------------------------
 

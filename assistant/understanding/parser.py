@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from datetime import datetime
 
 from ..config import Confirm, Understanding
 from ..core.messages import Action, Parse
 from ..devices import Registry
-from . import schema
+from . import compound, polarity, schema
 from .context import Context, Previous
-from .model import NluModel
+from .model import NluModel, Prediction
 from .plan import INTENTS, Outcome, Request, is_shopping_list
 from .recognise import clean_text, join_split_names, name_variants, normalise_slots
-from .replies import NOT_SURE, NOT_UNDERSTOOD, confirm_question
+from .replies import NOT_SURE, NOT_UNDERSTOOD, confirm_question, opposite_question
 from .resolve import Resolver, match_area
 
 MAX_TEXT_CHARS = 400
@@ -34,6 +35,7 @@ _STEP_LABELS = {("HassLightSet", "brightness_step"): ("LightBrighter", "LightDim
                 ("HassClimateSetTemperature", "temperature_step"): ("ClimateWarmer", "ClimateCooler"),
                 ("HassSetVolumeRelative", "volume_step"): ("VolumeUp", "VolumeDown")}  # fmt: skip
 _DEVICE_SLOTS = ("name", "area", "floor")
+_PARTICLE_RE = re.compile(r"\b(on|off|up|down)[.!?]*$", re.I)
 
 
 def _label_of(previous: Previous) -> str:
@@ -64,11 +66,56 @@ class Understander:
             return Parse(text=cleaned[:MAX_TEXT_CHARS], intent=None, confidence=0.0, reply=NOT_UNDERSTOOD,
                          outcome="rejected", timings_ms=timings)  # fmt: skip
         prediction = join_split_names(self.model.predict(cleaned), cleaned)
+        parts = compound.split(cleaned, [(s.start, s.start + len(s.text.rstrip(" ,;.!?"))) for s in prediction.spans])
+        if len(parts) < 2:
+            return self._parse_one(cleaned, registry, context, started, prediction)
+        return self._parse_parts(cleaned, parts, registry, context, started)
+
+    def _parse_parts(self, text: str, parts: list[str], registry: Registry, context: Context,
+                     started: float) -> Parse:  # fmt: skip
+        """Several commands: each part on its own, or as a follow-up of the one before when it only names
+        devices ("turn off the tv and the lights"); all understood, or nothing done."""
+        results: list[Parse] = []
+        failed: list[str] = []
+        particle = _PARTICLE_RE.search(parts[-1])  # "turn the tv and the lights off": "off" is every part's
+        for i, part in enumerate(parts):
+            prediction = join_split_names(self.model.predict(part), part)
+            here = context if not results else replace(context, previous=Previous.of(results[-1]))
+            alone = None
+            own_words = compound.has_own_words(part, registry)
+            if not results or own_words:
+                alone = self._parse_one(part, registry, here, time.perf_counter(), prediction)
+                if not _understood(alone) and particle and i < len(parts) - 1:
+                    alone = self._parse_one(f"{part} {particle.group(1)}", registry, here, time.perf_counter())
+            if alone is not None and _understood(alone):
+                results.append(alone)
+                continue
+            follow = None
+            if results and not own_words and results[-1].intent is not None:  # borrows the verb of the one before
+                follow = self._parse_one(f"and {part}", registry, here, time.perf_counter(), follow=True,
+                                         said=f"{results[-1].text} and {part}")  # the verb it borrows counts
+                follow = replace(follow, text=part)
+                if _understood(follow):
+                    results.append(follow)
+                    continue
+            best = follow if follow is not None and follow.intent is not None else alone
+            results.append(best or Parse(text=part, intent=None, confidence=prediction.confidence,
+                                         reply=NOT_UNDERSTOOD, outcome="rejected"))  # fmt: skip
+            failed.append(part)
+            break
+        combined = compound.combine(text, results, failed)
+        return replace(combined, timings_ms={**combined.timings_ms, "total": _ms(started)})
+
+    def _parse_one(self, cleaned: str, registry: Registry, context: Context, started: float,
+                   prediction: Prediction | None = None, follow: bool = False, said: str = "") -> Parse:  # fmt: skip
+        timings: dict[str, float] = {}
+        if prediction is None:
+            prediction = join_split_names(self.model.predict(cleaned), cleaned)
         timings["model"] = _ms(started)
         intent = schema.public_intent(prediction.label)
         label = prediction.label
         previous = context.previous
-        follow_up = previous is not None and bool(_FOLLOW_UP_RE.search(cleaned)) and (
+        follow_up = previous is not None and (follow or bool(_FOLLOW_UP_RE.search(cleaned))) and (follow or
             any(s.slot in _DEVICE_SLOTS for s in prediction.spans) or match_area(registry, cleaned) is not None)
         from_context = follow_up  # the intent comes from the last command, not from the model's confidence
         if follow_up and previous is not None:  # "and the bedroom too": the last command, somewhere else
@@ -100,6 +147,19 @@ class Understander:
         outcome = INTENTS[intent].handle(request, INTENTS[intent])
         if outcome.actions and not from_context and prediction.confidence < self.settings.min_confidence_to_act:
             # sure enough to say what it heard, not to act on it ("Ok, Raspy" heard as "dim the lights")
+            timings["total"] = _ms(started)
+            return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
+                         reply=NOT_SURE, outcome="unsure", timings_ms=timings)  # fmt: skip
+        acted = list({a.device: registry.device(a.device) for a in outcome.actions}.values())
+        if wrong := polarity.disagreeing(intent, acted, said or cleaned, slots):
+            # the words say the opposite of the plan ("lock" heard, unlock planned): nothing is sent, it asks
+            timings["total"] = _ms(started)
+            return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
+                         targets=tuple(sorted(d.id for d in wrong)), reply=opposite_question(wrong),
+                         outcome="unsure", timings_ms=timings)  # fmt: skip
+        if label in schema.INTERNAL_INTENTS and outcome.actions and not from_context \
+                and not polarity.says_a_change(cleaned, acted):
+            # a relative change needs a word that asks for one ("Pernoff the kitchen light" is not "dim")
             timings["total"] = _ms(started)
             return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
                          reply=NOT_SURE, outcome="unsure", timings_ms=timings)  # fmt: skip
@@ -148,6 +208,10 @@ class Understander:
         verb = {"HassTurnOff": "unlock" if sensitive[0].domain == "lock" else "turn off",
                 "HassTurnOn": "open" if sensitive[0].domain == "cover" else "turn on"}.get(intent, "change")  # fmt: skip
         return confirm_question(verb, sensitive)
+
+
+def _understood(parse: Parse) -> bool:
+    return parse.intent is not None and parse.outcome != "unsure"
 
 
 def _ms(started: float) -> float:

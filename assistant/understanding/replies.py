@@ -93,7 +93,7 @@ def confirm_question(verb: str, devices: Sequence[Named]) -> str:
 
 def opposite_question(devices: Sequence[Named]) -> str:
     """When the words and the model disagree about the direction: ask, never act."""
-    verbs = "lock or unlock" if devices[0].domain == "lock" else "open or close"
+    verbs = {"lock": "lock or unlock", "alarm_control_panel": "arm or disarm"}.get(devices[0].domain, "open or close")
     return f"Sorry, I'm not sure: should I {verbs} {names_of(devices)}?"
 
 

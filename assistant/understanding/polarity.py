@@ -1,0 +1,78 @@
+"""Never the opposite action: the direction spoken must agree with the direction sent.
+
+For locks, covers (blinds, curtains, garage doors, gates), valves and alarm panels, every action has a direction:
+*opening* (open, unlock, disarm) or *closing* (close, lock, arm). The words of the sentence are read for the
+direction they say, after the device's own names are taken out ("the front door lock" says nothing). When the
+words say only the opposite of what the model planned, the command is not sent and the reply asks. This rule runs
+after the model, on its final plan, so no model error can get past it. Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ..config import Device
+
+DOMAINS = frozenset({"lock", "cover", "valve", "alarm_control_panel"})
+
+_OPENING = re.compile(r"\b(open|opens|opening|unlock|unlocks|unlocking|unlatch|unbolt|raise|lift|disarm|disarmed|"
+                      r"deactivate|let\s+\w+\s+in|up)\b", re.I)  # fmt: skip
+_CLOSING = re.compile(r"\b(close|closes|closing|shut|shuts|lock|locks|locking|bolt|lower|secure|arm|armed|activate|"
+                      r"down)\b", re.I)  # fmt: skip
+
+
+def direction(intent: str | None, device: Device, slots: dict[str, object] | None = None) -> str | None:
+    """'opening', 'closing' or None (no direction) for what an intent does to a device."""
+    if device.domain not in DOMAINS:
+        return None
+    if intent == "HassTurnOn":  # HA's convention: on = open a cover/valve, lock a lock, arm an alarm
+        return "closing" if device.domain in ("lock", "alarm_control_panel") else "opening"
+    if intent == "HassTurnOff":
+        return "opening" if device.domain in ("lock", "alarm_control_panel") else "closing"
+    if intent == "HassSetPosition" and slots is not None and isinstance(slots.get("position"), (int, float)):
+        position = slots["position"]
+        return "closing" if position == 0 else "opening" if position == 100 else None  # type: ignore[comparison-overlap]
+    return None
+
+
+def spoken(text: str, devices: Iterable[Device]) -> set[str]:
+    """The directions the words say, once the devices' names and aliases are taken out."""
+    for name in sorted({n for d in devices for n in (d.name, *d.aliases)}, key=len, reverse=True):
+        text = re.sub(r"\b" + re.escape(name) + r"\b", " ", text, flags=re.I)
+    said = set()
+    if _OPENING.search(text):
+        said.add("opening")
+    if _CLOSING.search(text):
+        said.add("closing")
+    return said
+
+
+def disagreeing(intent: str | None, devices: Iterable[Device], text: str,
+                slots: dict[str, object] | None = None) -> list[Device]:  # fmt: skip
+    """The devices whose planned direction the words contradict (said the opposite, and not this one)."""
+    devices = list(devices)
+    said = spoken(text, devices)
+    wrong = []
+    for device in devices:
+        planned = direction(intent, device, slots)
+        if planned is not None and said and planned not in said:
+            wrong.append(device)
+    return wrong
+
+
+_CHANGE = re.compile(
+    r"\b(bright\w*|dim\w*|dark\w*|light(?:er|en)|gloomy|glare|glaring|blinding|see|up|down|increase\w*|decrease\w*|"
+    r"rais\w*|lower\w*|warm\w*|cool\w*|hot\w*|cold\w*|heat\w*|chill\w*|freez\w*|sweat\w*|stuffy|boiling|"
+    r"loud\w*|quiet\w*|soft\w*|volume|hear|noise|noisy|deaf|ears?|more|less|boost|reduce|crank|bump|notch|"
+    r"higher|high|low|much|intense|strong\w*|weak\w*|mellow|harsh|turn\s+\w+\s+(?:up|down)|by\s+\S+)\b",
+    re.I,
+)
+
+
+def says_a_change(text: str, devices: Iterable[Device]) -> bool:
+    """Whether the words ask for a relative change (brighter, warmer, louder, "too dark"...), once the devices'
+    names are taken out: a name is not a verb ("Pernoff the kitchen ceiling light")."""
+    for name in sorted({n for d in devices for n in (d.name, *d.aliases)}, key=len, reverse=True):
+        text = re.sub(r"\b" + re.escape(name) + r"\b", " ", text, flags=re.I)
+    return bool(_CHANGE.search(text))

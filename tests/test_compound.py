@@ -1,0 +1,165 @@
+"""Several commands in one sentence, and never the opposite action: the real model, the example home."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from assistant.session import Session
+from assistant.understanding import compound, polarity
+from assistant.understanding.parser import Context
+
+from .conftest import CONFIG
+
+
+def parse(understander, registry, text, area=None):
+    return understander.parse(text, registry, Context(area=area))
+
+
+def commands(result):
+    return [(c.intent, list(c.targets)) for c in result.commands]
+
+
+def devices(result):
+    return [a.device for a in result.actions]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("close the bedroom curtains and turn on the bedside lamp",
+     [("HassTurnOff", ["cover.bedroom_curtains"]), ("HassTurnOn", ["light.bedside_lamp"])]),
+    ("turn off the tv and the lights in the kitchen",
+     [("HassTurnOff", ["media_player.living_room_tv"]),
+      ("HassTurnOff", ["light.kitchen_ceiling", "light.kitchen_counter"])]),
+    ("switch off the heater and the fan in the office",
+     [("HassTurnOff", ["switch.office_heater"]), ("HassTurnOff", ["fan.office_fan"])]),
+    ("turn off the hallway light and lock the front door, then turn on the tv",
+     [("HassTurnOff", ["light.hallway"]), ("HassTurnOn", ["lock.front_door"]),
+      ("HassTurnOn", ["media_player.living_room_tv"])]),
+    ("turn the tv and the desk lamp off",
+     [("HassTurnOff", ["media_player.living_room_tv"]), ("HassTurnOff", ["light.office_desk_lamp"])]),
+    ("turn on the kitchen light and the bedroom too",
+     [("HassTurnOn", ["light.kitchen_ceiling", "light.kitchen_counter"]),
+      ("HassTurnOn", ["light.bedroom_ceiling", "light.bedside_lamp"])]),
+])  # fmt: skip
+def test_several_commands_run_in_order_with_one_reply(understander, registry, text, expected):
+    result = parse(understander, registry, text)
+    assert commands(result) == expected, result
+    assert result.outcome == "done"
+    # every part's messages, in the order spoken, and one reply that says each result
+    assert devices(result) == [a.device for c in result.commands for a in c.actions]
+    assert result.reply == " ".join(c.reply for c in result.commands)
+    assert all(c.reply in result.reply for c in result.commands)
+
+
+def test_a_part_not_understood_means_nothing_is_done(understander, registry):
+    result = parse(understander, registry, "turn on the kitchen light and what is the capital of france")
+    assert result.actions == () and result.outcome == "rejected"
+    assert "what is the capital of france" in result.reply and "did nothing" in result.reply
+
+
+def test_a_part_with_no_device_means_nothing_is_done(understander, registry):
+    result = parse(understander, registry, "turn off the tv and turn on the sauna")
+    assert result.actions == ()
+    assert result.outcome in ("no_target", "unsupported", "rejected"), result
+    assert "nothing" in result.reply
+
+
+def test_a_sensitive_part_asks_for_the_whole_command(understander, registry, config, clock=None):
+    session = Session(understander, config)
+    asked = session.handle("turn on the hallway light and unlock the front door", registry, source="t")
+    assert asked.outcome == "confirm" and asked.actions == ()
+    assert "unlock the Front Door" in asked.reply
+    done = session.handle("yes", registry, source="t")
+    assert sorted(a.device for a in done.actions) == ["light.hallway", "lock.front_door"]
+    assert "Unlocked the Front Door" in done.reply and "Hallway Light" in done.reply
+
+
+def test_one_command_keeps_its_meaning_and_gains_a_commands_list(understander, registry):
+    result = parse(understander, registry, "set a timer for an hour and a half")
+    assert result.intent == "HassStartTimer" and result.slots.get("duration_s") == 5400
+    assert result.commands == ()
+    out = result.as_dict()
+    assert len(out["commands"]) == 1 and out["commands"][0]["intent"] == "HassStartTimer"
+    assert out["commands"][0]["slots"] == out["slots"]
+
+
+def test_filler_after_a_comma_is_not_a_command(understander, registry):
+    for text in ("ok, turn on the desk lamp", "turn on the desk lamp, please"):
+        result = parse(understander, registry, text)
+        assert result.commands == () and devices(result) == ["light.office_desk_lamp"], text
+
+
+def test_timers_in_a_compound_command_are_set_by_the_session(understander, registry, config):
+    session = Session(understander, config)
+    turn = session.handle("set a timer for ten minutes and turn on the kettle light", registry, source="t")
+    if turn.outcome != "done":  # no kettle light here: nothing at all, the timer included
+        assert not session.conversation("t").timers.timers
+    turn = session.handle("turn off the desk lamp and set a timer for ten minutes", registry, source="t")
+    assert turn.outcome == "done" and [a.device for a in turn.actions] == ["light.office_desk_lamp"]
+    assert "10 minutes" in turn.reply
+    assert len(session.conversation("t").timers.timers) == 1
+
+
+def test_parse_cli_prints_the_commands_list(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "assistant.cli", "parse", "--config", str(CONFIG),
+                          "close the bedroom curtains and turn on the bedside lamp"],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    line = json.loads(out.strip().splitlines()[-1])
+    assert [c["intent"] for c in line["commands"]] == ["HassTurnOff", "HassTurnOn"]
+    assert {"intent", "slots", "targets", "actions", "reply"} <= set(line["commands"][0])
+    assert line["intent"] == "HassTurnOff" and len(line["actions"]) == 2
+
+
+def test_split_keeps_tagged_spans_whole():
+    text = "set a timer for an hour and a half"
+    assert compound.split(text, [(16, len(text))]) == [text]
+    assert compound.split(text) == ["set a timer for an hour", "a half"]
+    assert compound.split("lights off, then the tv on; and also the fan") == ["lights off", "the tv on", "the fan"]
+    # a false start is not a command of its own
+    assert compound.split("Turn on the, Turn on the Living Room Lamp") == ["Turn on the Living Room Lamp"]
+    assert compound.split("turn off, turn off the fan") == ["turn off the fan"]
+
+
+# --------------------------------------------------------------------------- the polarity rule
+
+
+@pytest.mark.parametrize(("text", "device"), [
+    ("lock the front door and the garage door", "cover.garage_door"),   # "lock" never opens the garage
+    ("close the front door", "lock.front_door"),                        # close = lock, never unlock
+])  # fmt: skip
+def test_the_words_never_get_the_opposite_action(understander, registry, text, device):
+    result = parse(understander, registry, text)
+    opposite = [c for c in (result.commands or (result,)) if device in c.targets and c.actions]
+    for command in opposite:
+        said = polarity.spoken(command.text if command.commands == () else text, [registry.device(device)])
+        assert polarity.direction(command.intent, registry.device(device)) in said, command
+
+
+def test_a_disagreement_sends_nothing_and_asks(understander, registry):
+    result = parse(understander, registry, "lock the front door and the garage door")
+    assert result.actions == () and result.outcome == "unsure"
+    assert "open or close the Garage Door?" in result.reply
+
+
+@pytest.mark.parametrize(("intent", "device", "text", "wrong"), [
+    ("HassTurnOff", "lock.front_door", "lock the front door", True),      # unlock planned, "lock" said
+    ("HassTurnOn", "lock.front_door", "unlock the front door", True),     # lock planned, "unlock" said
+    ("HassTurnOn", "lock.front_door", "lock the front door lock", False),  # the name says nothing
+    ("HassTurnOn", "cover.living_room_blinds", "close the blinds", True),
+    ("HassTurnOff", "cover.living_room_blinds", "close the blinds", False),
+    ("HassTurnOn", "cover.garage_door", "shut the garage", True),
+    ("HassTurnOn", "valve.garden_sprinkler", "close the sprinkler", True),
+    ("HassTurnOff", "cover.bedroom_curtains", "turn off the curtains", False),  # no direction word: HA's meaning
+])  # fmt: skip
+def test_polarity_rule(registry, intent, device, text, wrong):
+    assert bool(polarity.disagreeing(intent, [registry.device(device)], text)) is wrong
+
+
+def test_a_relative_change_needs_a_word_that_asks_for_it(understander, registry):
+    result = parse(understander, registry, "Pernoff the Kitchen Ceiling Light,")
+    assert result.actions == ()
+    assert parse(understander, registry, "dim the kitchen ceiling light").actions
+    assert parse(understander, registry, "it's too bright in the kitchen").actions
