@@ -11,7 +11,7 @@ Every line is checked before it is used (``python -m assistant.train.corpus chec
 * the round trip through the parser: the spans, given to the runtime's slot normaliser as if the model had
   tagged them, give a value for every slot (a brightness that normalises to nothing is a bad label);
 * for the evaluation split, targets that exist in the evaluation home (``config.yaml``);
-* no duplicate text, and no evaluation sentence in the training files.
+* no duplicate text; a training line that is also in the evaluation split is left out of training.
 """
 
 from __future__ import annotations
@@ -187,6 +187,8 @@ def load(split: str, *, strict: bool = False) -> list[Line]:
     if bad and strict:
         raise ValueError(f"{len(bad)} bad corpus lines, first: {bad[0].source}: {bad[0].errors}")
     seen: set[str] = set()
+    if split == "train":  # the evaluation split is never trained on, not even a short line both wrote
+        seen = {key(line.text) for line in read(files("eval"))}
     kept = []
     for line in lines:
         if not line.errors and key(line.text) not in seen:
@@ -213,7 +215,6 @@ def main(argv: list[str] | None = None) -> int:
             print("  " + ", ".join(f"{k} {v}" for k, v in sorted(labels.items())))
         return 0
     paths = args.files or files("train") + files("eval")
-    eval_keys = {key(line.text) for line in read(files("eval"))}
     home = evaluation_home()
     failures = 0
     seen: Counter[str] = Counter()
@@ -224,8 +225,6 @@ def main(argv: list[str] | None = None) -> int:
             seen[key(line.text)] += 1
             if seen[key(line.text)] == 2:
                 problems.append("duplicate text")
-            if not evaluation and key(line.text) in eval_keys:
-                problems.append("this sentence is in the evaluation split")
             for problem in problems:
                 failures += 1
                 print(f"{line.source}: {problem}  [{line.text[:60]}]")
@@ -235,3 +234,54 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# --------------------------------------------------------------------------- to training examples
+_OWN = re.compile(r"[^\W\d_]+")
+_NOT_OWN = frozenset("the a an my our all both too also as well please in on of for to at and then".split())
+
+
+def _type_word(value: str) -> bool:
+    """A device *type* ("lights", "the tv"): the templates never tag those as names, nor do we here."""
+    from assistant.train.pools import TYPE_WORDS
+
+    return re.sub(r"^(the|my|our|all the|all)\s+", "", value.lower()) in TYPE_WORDS
+
+
+def examples(lines: Iterable[Line]) -> list[Any]:
+    """Training examples (``assistant.train.data.Example``): one per command. A compound line is cut where
+    the runtime cuts it (``understanding.compound.split``, its spans kept whole); each part with words of its
+    own becomes an example with its command's label; parts that only name a device (they borrow the verb of
+    the part before) are left out, as the model never sees them alone either."""
+    from assistant.train.data import Example
+    from assistant.understanding.compound import split
+
+    out = []
+    for line in lines:
+        writer = line.source.split("-")[0]
+        if not line.compound:
+            command = line.commands[0]
+            spans = [s for s in command.spans if not (s[2] == "name" and _type_word(line.text[s[0]:s[1]]))]
+            out.append(Example(line.text, command.label, spans, f"corpus:{writer}", "corpus"))
+            continue
+        spans_all = [s for c in line.commands for s in c.spans]
+        parts = split(line.text, [(a, b) for a, b, _ in spans_all])
+        if len(parts) != len(line.commands):
+            continue  # cut differently from the labels: not used rather than guessed
+        at = 0
+        for part, command in zip(parts, line.commands, strict=True):
+            start = line.text.find(part, at)
+            if start < 0:
+                break
+            at = start + len(part)
+            inside = [(a - start, b - start, s) for a, b, s in command.spans if start <= a and b <= at]
+            if len(inside) != len(command.spans):
+                break
+            rest = part
+            for a, b, _s in sorted(inside, reverse=True):
+                rest = rest[:a] + " " + rest[b:]
+            if not any(w.lower() not in _NOT_OWN for w in _OWN.findall(rest)):
+                continue  # "and the lights": no verb of its own
+            kept = [s for s in inside if not (s[2] == "name" and _type_word(part[s[0]:s[1]]))]
+            out.append(Example(part, command.label, kept, f"corpus:{writer}", "corpus"))
+    return out

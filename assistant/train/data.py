@@ -234,7 +234,7 @@ def _text_of(expr: Any) -> str:
 
 
 # --------------------------------------------------------------------------- HA templates
-_HA_SKIP_LISTS = {"timer_command", "zone", "message", "search_query", "media_class"}
+_HA_SKIP_LISTS = {"timer_command", "zone"}
 _RANGE_GEN: dict[str, tuple[Callable[[], str], str]] = {
     "brightness": (lambda: P.number(P.pct_number(1, 100)), "brightness"),
     "position": (lambda: P.number(P.pct_number(0, 100)), "position"),
@@ -249,7 +249,8 @@ _RANGE_GEN: dict[str, tuple[Callable[[], str], str]] = {
 }
 _HA_TAG_TEXT_LISTS = {"brightness_level": "brightness", "color": "color", "color_temperature_names": "color_temp",
                       "on_off_states": "state", "cover_states": "state", "lock_states": "state",
-                      "bs_open_states": "state", "bs_occupancy_states": "state", "timer_half": "duration"}
+                      "bs_open_states": "state", "bs_occupancy_states": "state", "timer_half": "duration",
+                      "media_class": "media_class", "fan_mode": "fan_mode"}
 
 
 def _ha_temperature() -> str:
@@ -316,6 +317,10 @@ def ha_templates() -> list[tuple[str, str, Any, dict[str, Any], Callable]]:
                     return _floor_n(), "floor"
                 if ln == "timer_name":
                     return P.timer_name(), "name"
+                if ln == "message":
+                    return P.message_value(), "message"
+                if ln == "search_query":
+                    return P.query_value(), "query"
                 if ln in ("shopping_list_item",):
                     return random.choice(P.GROCERIES), "item"
                 if ln == "todo_list_item":
@@ -543,6 +548,7 @@ class DataConfig:
     aug_level: float = 1.0
     aug_copies: float = 0.5  # extra augmented copies per example (expected)
     sample: int = 0  # if >0, keep only this many examples in total (tiny runs)
+    corpus_copies: int = 3  # each written corpus sentence: itself and this many - 1 augmented variants
 
 
 def generate(cfg: DataConfig) -> tuple[list[Example], list[Example], dict[str, Any]]:
@@ -639,8 +645,20 @@ def generate(cfg: DataConfig) -> tuple[list[Example], list[Example], dict[str, A
             ex = rng.choice(exs)
             out.append(augment(ex, kinds_all.get(label, "command"), rng, cfg.aug_level * 2.0))
             extra += 1
-    # dedupe by text
+    # the written corpus (corpus/train): every sentence, and augmented variants; training only
+    from assistant.train import corpus
+
+    written = corpus.examples(corpus.load("train"))
+    questions = {"HassGetState", "HassClimateGetTemperature", "HassTimerStatus", "HassGetCurrentTime",
+                 "HassGetCurrentDate", "HassGetWeather"}
+    written_out = list(written)
+    for ex in written:
+        for _ in range(cfg.corpus_copies - 1):
+            written_out.append(augment(ex, "question" if ex.intent in questions else "command", rng, cfg.aug_level))
+    # dedupe by text (the written sentences first: their labels win over a template's)
     seen: dict[str, Example] = {}
+    for ex in written_out:
+        seen.setdefault(ex.text.lower().strip(" .?!"), ex)
     for ex in out:
         key = ex.text.lower().strip(" .?!")
         if key not in seen:
@@ -648,7 +666,7 @@ def generate(cfg: DataConfig) -> tuple[list[Example], list[Example], dict[str, A
     out = list(seen.values())
     rng.shuffle(out)
     train = [e for e in out if e.template not in test_ids]
-    test = [e for e in out if e.template in test_ids]
+    test = [e for e in out if e.template in test_ids and e.source != "corpus"]
     # small classes (few distinct phrasings): repeat sentences so each label has a fair share of updates
     floor = int(cfg.per_intent * 0.4)
     by_l: dict[str, list[Example]] = defaultdict(list)
@@ -669,6 +687,8 @@ def generate(cfg: DataConfig) -> tuple[list[Example], list[Example], dict[str, A
                                  "polite_prefixes", "suffixes", "punctuation", "capitalisation"]},
         "n_templates": {"home_assistant": len(ha), "own": len(own), "ood": len(ood)},
         "n_test_templates": len(test_ids), "n_train": len(train), "n_test": len(test),
+        "corpus": {"sentences": len(written), "with_variants": len(written_out), "copies": cfg.corpus_copies,
+                   "in_train": sum(e.source == "corpus" for e in train)},
         "counts_train": dict(sorted(Counter(e.intent for e in train).items())),
         "counts_test": dict(sorted(Counter(e.intent for e in test).items())),
         "ood_share_actual": round(sum(e.intent == NO_INTENT for e in train) / max(1, len(train)), 3),

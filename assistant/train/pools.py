@@ -521,3 +521,27 @@ climate_name = _no_type(climate_name)
 vacuum_name = _no_type(vacuum_name)
 for _k, _f in list(NAME_BY_DOMAIN.items()):
     NAME_BY_DOMAIN[_k] = _no_type(_f)
+
+
+MESSAGES = """dinner is ready|lunch is ready|breakfast is ready|we're leaving in five minutes|time to go|the taxi is here|
+bedtime in ten minutes|it's time for bed|come downstairs please|grandma is here|the movie is starting|
+please turn your music down|homework time|the car is warming up|someone is at the door|the pizza has arrived|
+wash your hands for dinner|it's snowing outside|we're going to the park|family meeting in the kitchen|
+time to get up|the bath is ready|shoes on, we're late|has anyone seen my keys|the guests are arriving|
+I'm home|I'll be back in an hour|the cake is out of the oven|turn off the video games|tea is ready""".split("|")
+MESSAGES = [m.strip() for m in MESSAGES if m.strip()]
+
+QUERIES = """jazz|some jazz|classical music|the beatles|taylor swift|rumours|abbey road|lo-fi beats|the news|
+bbc radio 4|my discover weekly|relaxing music|christmas songs|serial|the daily|stranger things|frozen|
+bohemian rhapsody|queen|miles davis|kind of blue|rock music|something upbeat|white noise|rain sounds|
+the lion king soundtrack|coldplay|ed sheeran|beyonce|hamilton|my workout playlist|90s hits|country music|
+the morning show|planet earth|radiohead|ok computer|a podcast about history|chill vibes|dinner party mix""".split("|")
+QUERIES = [q.strip() for q in QUERIES if q.strip()]
+
+
+def message_value() -> str:
+    return random.choice(MESSAGES)
+
+
+def query_value() -> str:
+    return random.choice(QUERIES)
