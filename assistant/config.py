@@ -61,7 +61,6 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "dock": (),
     "set_fan_mode": ("fan_mode",),
     "play_media": ("query", "media_class"),
-    "announce": ("message",),
     "clean_area": ("area", "area_id", "segment"),
 }
 

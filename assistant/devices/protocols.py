@@ -4,7 +4,7 @@ zigbee2mqtt: ``<topic>/set`` with a JSON payload (``{"state":"ON","brightness":1
 tasmota:     ``cmnd/<topic>/<Command>`` with a plain payload (``POWER`` ``ON``, ``Dimmer`` ``30``).
 generic:     the user's topic and payload templates, one per action, ``{field}`` substituted.
 
-Alarm panels, buttons, lawn mowers, input booleans, media search, announcements and room cleaning have no
+Alarm panels, buttons, lawn mowers, input booleans, media search and room cleaning have no
 zigbee2mqtt or Tasmota form: they are generic devices (Alarmo, Home Assistant's MQTT entities, Valetudo).
 Persons and weather only report state (config refuses commands for them).
 """

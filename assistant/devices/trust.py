@@ -70,7 +70,7 @@ _TOKEN = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _PROBE = {"brightness": 50, "brightness_255": 127, "step": 10, "step_255": 25, "color": "white", "r": 255,
           "g": 255, "b": 255, "hex": "#ffffff", "kelvin": 4000, "mireds": 250, "position": 50, "temperature": 21.0,
           "unit": "C", "percentage": 50, "volume": 50, "volume_level": 0.5, "item": "milk", "fan_mode": "auto",
-          "query": "music", "media_class": "music", "message": "hello", "area": "Kitchen", "area_id": "kitchen",
+          "query": "music", "media_class": "music", "area": "Kitchen", "area_id": "kitchen",
           "segment": "1"}  # fmt: skip
 
 
