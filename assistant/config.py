@@ -19,7 +19,10 @@ from .errors import ConfigError
 DOMAINS = (
     "light", "switch", "fan", "cover", "lock", "climate", "media_player", "vacuum", "valve",
     "sensor", "binary_sensor", "scene", "script", "todo", "humidifier", "alarm_control_panel",
+    "person", "weather", "lawn_mower", "button", "input_boolean",
 )  # fmt: skip
+STATE_ONLY_DOMAINS = ("person", "weather")
+"""Domains that only report state: nothing is ever sent to them."""
 
 # Actions a device can be asked to do, and the template fields each one provides.
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
@@ -50,6 +53,15 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "set_percentage": ("percentage",),
     "set_volume": ("volume", "volume_level"),
     "add_item": ("item",),
+    "complete_item": ("item",),
+    "remove_item": ("item",),
+    "arm_away": (),
+    "disarm": (),
+    "press": (),
+    "dock": (),
+    "set_fan_mode": ("fan_mode",),
+    "play_media": ("query", "media_class"),
+    "clean_area": ("area", "area_id", "segment"),
 }
 
 _ID_RE = re.compile(r"^[a-z_]+\.[a-z0-9_]+$")
@@ -121,6 +133,10 @@ class Device(_Model):
     state_topic: str | None = Field(None, description="generic: where the device publishes its state.")
     state_key: str | None = Field(None, description="generic: the JSON key holding the state; else the whole payload.")
     confirm: bool | None = Field(None, description="Ask before acting; default from the confirm section.")
+    fan_modes: list[str] | None = Field(None, description="climate, fan: the fan modes it offers (auto, low, ...); "
+                                                          "none: any mode asked for is sent.")  # fmt: skip
+    segments: dict[str, str] = Field(default_factory=dict,
+                                     description="vacuum: area name -> the robot's map segment id, for clean_area.")  # fmt: skip
 
     @field_validator("id")
     @classmethod
@@ -133,6 +149,16 @@ class Device(_Model):
     def _consistent(self) -> Device:
         if self.id.split(".", 1)[0] != self.domain:
             raise ValueError(f"id {self.id!r} does not start with its domain {self.domain!r}")
+        if self.domain in STATE_ONLY_DOMAINS and (self.commands or self.protocol != "generic"):
+            raise ValueError(f"a {self.domain} only reports state: protocol generic with a `state_topic`, no `commands`")
+        if self.fan_modes is not None and self.domain not in ("climate", "fan"):
+            raise ValueError("`fan_modes` is only for climate and fan devices")
+        if self.segments and self.domain != "vacuum":
+            raise ValueError("`segments` is only for vacuums")
+        clean_area = self.commands.get("clean_area")
+        if clean_area is not None and not self.segments and "segment" in (
+                template_fields(clean_area.topic) + template_fields(clean_area.payload)):  # fmt: skip
+            raise ValueError("commands.clean_area uses {segment}: list the map segment of each area in `segments`")
         if self.protocol == "generic":
             if not self.commands and not self.state_topic:
                 raise ValueError("a generic device needs `commands` (a topic and payload per action) or a `state_topic`")
@@ -391,6 +417,9 @@ class Config(_Model):
             seen.add(device.id)
             if device.area is not None and device.area.casefold() not in area_names:
                 problems.append((("devices", i, "area"), f"unknown area {device.area!r}"))
+            for area in device.segments:
+                if area.casefold() not in area_names:
+                    problems.append((("devices", i, "segments", area), f"unknown area {area!r}"))
         for i, area in enumerate(self.areas):
             if area.floor is not None and self.floors and area.floor.casefold() not in floor_names:
                 problems.append((("areas", i, "floor"), f"unknown floor {area.floor!r}"))

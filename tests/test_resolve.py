@@ -71,7 +71,7 @@ def test_all_the_lights_means_the_whole_home(registry):
 
 def test_floor(registry):
     result = resolve(registry, "turn off the lights upstairs", floor="upstairs")
-    assert {d.area for d in result.devices} == {"Office", "Bedroom", "Kids Room", "Bathroom"}
+    assert {d.area for d in result.devices} == {"Office", "Bedroom", "Kids Room", "Bathroom", "Guest Bedroom"}
     assert all(d.domain == "light" for d in result.devices)
 
 

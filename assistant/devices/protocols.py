@@ -3,6 +3,10 @@
 zigbee2mqtt: ``<topic>/set`` with a JSON payload (``{"state":"ON","brightness":127}``).
 tasmota:     ``cmnd/<topic>/<Command>`` with a plain payload (``POWER`` ``ON``, ``Dimmer`` ``30``).
 generic:     the user's topic and payload templates, one per action, ``{field}`` substituted.
+
+Alarm panels, buttons, lawn mowers, input booleans, media search and room cleaning have no
+zigbee2mqtt or Tasmota form: they are generic devices (Alarmo, Home Assistant's MQTT entities, Valetudo).
+Persons and weather only report state (config refuses commands for them).
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ def _z2m_payload(device: Device, action: str, p: Params) -> dict[str, Any]:
         return {"current_heating_setpoint": p["temperature"]}
     if domain == "fan" and action == "set_percentage":
         return {"fan_mode": _fan_mode(p["percentage"])}
+    if domain == "climate" and action == "set_fan_mode":
+        return {"fan_mode": p["fan_mode"]}
     raise UnsupportedAction(f"{device.name} ({domain}, zigbee2mqtt) cannot {action.replace('_', ' ')}")
 
 

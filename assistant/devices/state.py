@@ -1,8 +1,11 @@
 """Live state: which topics each device reports on, and how a report becomes state attributes.
 
 The attributes are the ones the understanding stage reads: ``state`` ("on", "off", "open",
-"closed", "locked", "unlocked", or a sensor's value), ``brightness`` (percent), ``position``,
-``temperature`` (setpoint), ``current_temperature``, ``percentage``, ``volume``, ``unit``.
+"closed", "locked", "unlocked", a sensor's value, a person's "home"/"not_home", a weather condition),
+``brightness`` (percent), ``position``, ``temperature`` (setpoint; a weather entity's temperature),
+``current_temperature``, ``percentage``, ``volume``, ``fan_mode``, ``unit`` (the unit of ``state``, or of a
+weather entity's ``temperature``). A binary sensor's ``state`` is "on"/"off" as in Home Assistant; what
+that means (low battery, a leak, motion) comes from its device class.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ from typing import Any
 
 from ..config import Device
 
+# zigbee2mqtt: the key that holds a binary sensor's reading, per device class (true: "on").
+_Z2M_BINARY_KEYS = {"battery": "battery_low", "moisture": "water_leak", "occupancy": "occupancy", "motion": "occupancy",
+                    "presence": "presence", "smoke": "smoke", "gas": "gas", "carbon_monoxide": "carbon_monoxide",
+                    "vibration": "vibration", "tamper": "tamper"}  # fmt: skip
 _Z2M_STATES = {"ON": "on", "OFF": "off", "OPEN": "open", "CLOSE": "closed", "CLOSED": "closed", "OPENING": "opening",
                "CLOSING": "closing", "LOCK": "locked", "LOCKED": "locked", "UNLOCK": "unlocked",
                "UNLOCKED": "unlocked", "STOP": "stopped"}  # fmt: skip
@@ -36,6 +43,10 @@ def _number(value: Any) -> float | None:
 
 
 def _z2m(device: Device, data: dict[str, Any]) -> dict[str, Any]:
+    if device.domain == "binary_sensor" and device.device_class in _Z2M_BINARY_KEYS:
+        # its own key only: a lock's battery sensor shares the lock's topic, whose "state" is the lock's
+        value = data.get(_Z2M_BINARY_KEYS[device.device_class])
+        return {"state": "on" if value else "off"} if isinstance(value, bool) else {}
     out: dict[str, Any] = {}
     for key in ("state", "lock_state", "system_mode"):
         value = data.get(key)
@@ -57,6 +68,8 @@ def _z2m(device: Device, data: dict[str, Any]) -> dict[str, Any]:
             break
     if (t := _number(data.get("local_temperature"))) is not None:
         out["current_temperature"] = t
+    if device.domain == "climate" and isinstance(data.get("fan_mode"), str) and len(data["fan_mode"]) <= 32:
+        out["fan_mode"] = data["fan_mode"].lower()
     if isinstance(data.get("contact"), bool):
         out["state"] = "closed" if data["contact"] else "open"
     if device.domain == "sensor":
@@ -110,6 +123,10 @@ def _generic(device: Device, payload: str) -> dict[str, Any]:
     for key in ("brightness", "position", "volume", "percentage", "temperature", "current_temperature"):
         if (v := _number(data.get(key))) is not None:
             out[key] = v if key.endswith("temperature") else int(v)
+    for key in ("fan_mode", "unit", "temperature_unit"):  # Home Assistant's weather says temperature_unit
+        value = data.get(key)
+        if isinstance(value, str) and 0 < len(value) <= 32:
+            out["unit" if key == "temperature_unit" else key] = value if key != "fan_mode" else value.lower()
     return out
 
 

@@ -69,7 +69,9 @@ _TOKEN = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 # Neutral values for every template field, to render the messages a device would send.
 _PROBE = {"brightness": 50, "brightness_255": 127, "step": 10, "step_255": 25, "color": "white", "r": 255,
           "g": 255, "b": 255, "hex": "#ffffff", "kelvin": 4000, "mireds": 250, "position": 50, "temperature": 21.0,
-          "unit": "C", "percentage": 50, "volume": 50, "volume_level": 0.5, "item": "milk"}  # fmt: skip
+          "unit": "C", "percentage": 50, "volume": 50, "volume_level": 0.5, "item": "milk", "fan_mode": "auto",
+          "query": "music", "media_class": "music", "area": "Kitchen", "area_id": "kitchen",
+          "segment": "1"}  # fmt: skip
 
 
 def _bad_character(text: str) -> str | None:

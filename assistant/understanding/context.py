@@ -21,7 +21,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "temperature": (-50, 120), "color_temp": (1000, 40000), "duration_s": (1, 7 * 24 * 3600),
 }  # fmt: skip
 """Numeric slots a previous command may carry, and their bounds."""
-_TEXT_SLOTS = frozenset({"name", "area", "floor", "color", "item", "state", "temperature_unit"})
+_TEXT_SLOTS = frozenset({"name", "area", "floor", "color", "item", "state", "temperature_unit", "message", "query",
+                         "media_class", "fan_mode"})
 
 
 def _checked_slots(slots: Mapping[str, Any]) -> dict[str, Any]:

@@ -55,6 +55,16 @@ HA_INTENTS: tuple[str, ...] = (
     "HassListAddItem",
     "HassShoppingListAddItem",
     "HassNevermind",
+    "HassBroadcast",
+    "HassClimateSetFanMode",
+    "HassLawnMowerDock",
+    "HassLawnMowerStartMowing",
+    "HassListCompleteItem",
+    "HassListRemoveItem",
+    "HassMediaSearchAndPlay",
+    "HassRespond",
+    "HassShoppingListCompleteItem",
+    "HassVacuumCleanArea",
 )
 
 # Internal labels: relative changes, whose direction the classifier decides.
@@ -71,7 +81,7 @@ INTERNAL_INTENTS: dict[str, tuple[str, str, int]] = {
 INTENT_LABELS: tuple[str, ...] = (NO_INTENT, *HA_INTENTS, *INTERNAL_INTENTS)
 
 # Span types tagged by the model. Values are normalised by assistant.understanding.normalize.
-#   name        a device's spoken name ("living room lamp"), or a list's name for HassListAddItem
+#   name        a device's spoken name ("living room lamp"), or a list's name for the list intents
 #   area        an area ("kitchen")
 #   floor       a floor ("upstairs", "first floor")
 #   brightness  an absolute brightness ("30 percent", "half", "max")
@@ -85,6 +95,10 @@ INTENT_LABELS: tuple[str, ...] = (NO_INTENT, *HA_INTENTS, *INTERNAL_INTENTS)
 #   duration    a timer duration ("ten minutes", "an hour and a half")
 #   item        a list item ("milk", "call the plumber")
 #   state       a state asked about ("open", "on", "locked")
+#   message     what to broadcast ("dinner is ready")
+#   query       what to search for and play ("some jazz", "the new Taylor Swift album")
+#   media_class the kind of media asked for ("album", "playlist", "podcast", "radio station")
+#   fan_mode    a climate device's fan mode ("auto", "low", "high")
 SLOT_TYPES: tuple[str, ...] = (
     "name",
     "area",
@@ -100,6 +114,10 @@ SLOT_TYPES: tuple[str, ...] = (
     "duration",
     "item",
     "state",
+    "message",
+    "query",
+    "media_class",
+    "fan_mode",
 )
 
 TAG_LABELS: tuple[str, ...] = ("O", *(f"{p}-{s}" for s in SLOT_TYPES for p in ("B", "I")))
