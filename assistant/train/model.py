@@ -1,7 +1,8 @@
 """Joint intent + BIO tagging model over a BERT encoder, and its training loop.
 
-Only needs torch, transformers, safetensors and numpy (runs on the device machine too:
-``python3 -m assistant.train.model --data DIR --base DIR --out DIR``).
+Only needs torch, safetensors and numpy (runs on the device machine too:
+``python3 -m assistant.train.model --data DIR --base DIR --out DIR``, DIR a prepared base from
+:mod:`assistant.train.encoder`).
 """
 
 from __future__ import annotations
@@ -9,29 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from assistant.understanding.schema import INTENT_LABELS, NO_INTENT, TAG_LABELS
-
-
-def load_encoder(base_dir: str | Path, attn: str = "eager"):
-    from safetensors.torch import load_file
-    from transformers import BertConfig, BertModel
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    config = BertConfig.from_pretrained(str(base_dir))
-    config._attn_implementation = attn
-    model = BertModel(config, add_pooling_layer=False)
-    sd = {k: v.float() for k, v in load_file(str(Path(base_dir) / "model.safetensors")).items()}
-    sd = {k: v for k, v in sd.items() if not k.startswith("pooler.")}
-    missing, _unexpected = model.load_state_dict(sd, strict=False)
-    missing = [m for m in missing if "position_ids" not in m]
-    if missing:
-        raise RuntimeError(f"base weights missing {missing}")
-    return model
 
 
 def build_model(base_dir: str | Path, attn: str = "eager"):
@@ -42,15 +25,13 @@ def build_model(base_dir: str | Path, attn: str = "eager"):
         def __init__(self, encoder: nn.Module, n_intents: int, n_tags: int, dropout: float = 0.1):
             super().__init__()
             self.encoder = encoder
-            h = encoder.config.hidden_size
+            h = encoder.config["hidden"]
             self.dropout = nn.Dropout(dropout)
             self.intent_head = nn.Linear(2 * h, n_intents)
             self.tag_head = nn.Linear(h, n_tags)
 
         def forward(self, input_ids, attention_mask):
-            out = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                               token_type_ids=torch.zeros_like(input_ids))
-            hs = out.last_hidden_state
+            hs = self.encoder(input_ids, attention_mask)
             m = attention_mask.unsqueeze(-1).to(hs.dtype)
             mean = (hs * m).sum(1) / m.sum(1).clamp(min=1.0)
             pooled = torch.cat([hs[:, 0], mean], dim=-1)
@@ -58,7 +39,9 @@ def build_model(base_dir: str | Path, attn: str = "eager"):
             tag_logits = self.tag_head(self.dropout(hs))
             return intent_logits, tag_logits
 
-    return JointModel(load_encoder(base_dir, attn), len(INTENT_LABELS), len(TAG_LABELS))
+    from assistant.train.encoder import build_encoder
+
+    return JointModel(build_encoder(base_dir, attn), len(INTENT_LABELS), len(TAG_LABELS))
 
 
 def _load_npz(path: Path):

