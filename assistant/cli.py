@@ -139,6 +139,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from .tools.evaluate import run_voice_eval
 
         return run_voice_eval(config, base, load_voice)
+    if args.data is None:  # the written evaluation split when this is a checkout, else the hand-written set
+        split = sorted((REPO_ROOT / "corpus" / "eval").glob("*.jsonl"))
+        if split:
+            from .tools.evaluate import run_corpus_eval
+
+            return run_corpus_eval(config, load_understanding(config, base), split, args)
+        args.data = str(REPO_ROOT / "tests" / "data" / "handwritten.jsonl")
+    if Path(args.data).is_dir() or Path(args.data).parent.name == "eval":
+        from .tools.evaluate import run_corpus_eval
+
+        paths = sorted(Path(args.data).glob("*.jsonl")) if Path(args.data).is_dir() else [Path(args.data)]
+        return run_corpus_eval(config, load_understanding(config, base), paths, args)
     return run_eval(config, load_understanding(config, base), Path(args.data), args)
 
 
@@ -261,8 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text", nargs="*", help="sentences (default: one per stdin line)")
     p.set_defaults(func=cmd_parse)
 
-    p = with_config(command("eval", "accuracy on the hand-written set, beside hassil"))
-    p.add_argument("--data", default=str(REPO_ROOT / "tests" / "data" / "handwritten.jsonl"), help=data_help)
+    p = with_config(command("eval", "accuracy on the written evaluation split (or a set given), beside hassil"))
+    p.add_argument("--data", default=None, help="a JSONL set, hand-written format, or a corpus folder/file "
+                   "(default: the checkout's corpus/eval/, else tests/data/handwritten.jsonl)")
     p.add_argument("--generated", default=None, help="held-out generated split (default: from the model metadata)")
     p.add_argument("--no-hassil", action="store_true", help="skip the hassil peer")
     p.add_argument("--errors", type=int, default=0, help="print up to N failures")

@@ -435,3 +435,122 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
             items.append((text, np.clip(x, -32768, 32767).astype(np.int16), intent, targets))
         table(f"piper voice, {label if snr is None else f'{label} noise {snr:g} dB SNR'}", items, spans)
     return 0
+
+
+# -- the written evaluation split (corpus/eval): per intent, per kind, compound commands ---------------------
+
+STEP_KEYS = ("brightness_step", "temperature_step", "volume_step")
+
+
+def _gold(text: str, command: Any) -> tuple[str | None, dict[str, Any]]:
+    """A corpus command's public intent and normalised value slots, as the runtime would normalise them."""
+    from ..understanding import schema
+    from ..understanding.model import Prediction, Span
+    from ..understanding.recognise import normalise_slots
+
+    label = command.label
+    prediction = Prediction(label, 1.0, tuple(Span(s, text[a:b], a, b) for a, b, s in command.spans))
+    slots, _words = normalise_slots(prediction, label, text)
+    if label in schema.INTERNAL_INTENTS:
+        _intent, key, sign = schema.INTERNAL_INTENTS[label]
+        if isinstance(slots.get(key), (int, float)):
+            slots[key] = abs(slots[key]) * sign
+    return schema.public_intent(label), slots
+
+
+def _same_values(gold: dict[str, Any], got: dict[str, Any]) -> bool:
+    expected, guessed = _value_items(gold), _value_items(got)
+    if not any(k in gold for k in STEP_KEYS):  # the size of a step nobody said is the settings' default
+        guessed = {(k, v) for k, v in guessed if k not in STEP_KEYS}
+    return expected == guessed
+
+
+def _guess_parts(parse: Any) -> list[Guess]:
+    parts = parse.commands or (parse,)
+    return [Guess(p.intent, tuple(sorted(p.targets)), p.slots) for p in parts]
+
+
+def run_corpus_eval(config: Config, understander: Understander, paths: list[Path], args: Any) -> int:
+    """Intent, exact match (intent, targets, value slots), compound commands and out-of-domain rejection on
+    the written evaluation split, per intent and per kind, this model beside hassil."""
+    from ..train import corpus
+
+    registry = Registry.from_config(config)
+    lines = list(corpus.read(paths, evaluation=True, home=frozenset(d.id for d in registry.devices)))
+    bad = [line for line in lines if line.errors]
+    lines = [line for line in lines if not line.errors]
+    peer = None if args.no_hassil else HassilPeer(registry)
+    names = ["this model"] + (["hassil"] if peer else [])
+    # per system: kind -> [right, n]; intent -> [intent right, exact right, n]
+    kinds: dict[str, dict[str, list[int]]] = {n: {} for n in names}
+    intents: dict[str, dict[str, list[int]]] = {n: {} for n in names}
+    failures: list[str] = []
+    started = time.perf_counter()
+    timed = 0.0
+    for line in lines:
+        gold = [(_gold(line.text, c), c.targets or ()) for c in line.commands]
+        context = Context.from_json({"area": line.context_area} if line.context_area else None)
+        for name in names:
+            if name == "this model":
+                t0 = time.perf_counter()
+                parse = understander.parse(line.text, registry, context)
+                timed += time.perf_counter() - t0
+                guesses = _guess_parts(parse)
+            else:
+                assert peer is not None
+                guesses = [peer.guess(line.text, registry.context_area(line.context_area))]
+            if line.kind == "negative":
+                right = all(g.intent is None for g in guesses)
+                intent_right = right
+            else:
+                intent_right = len(guesses) == len(gold) and all(
+                    g.intent == want[0] for g, (want, _t) in zip(guesses, gold, strict=True))
+                right = intent_right and all(
+                    g.targets == tuple(sorted(targets)) and _same_values(want[1], g.slots)
+                    for g, (want, targets) in zip(guesses, gold, strict=True))
+            row = kinds[name].setdefault(line.kind, [0, 0])
+            row[0] += right
+            row[1] += 1
+            key = OUT_OF_DOMAIN if line.kind == "negative" else (
+                "(compound)" if line.kind == "compound" else str(gold[0][0][0]))
+            cell = intents[name].setdefault(key, [0, 0, 0])
+            cell[0] += intent_right
+            cell[1] += right
+            cell[2] += 1
+            if name == "this model" and not right:
+                failures.append(f"FAIL [{line.source}] {line.text!r}\n  want {[(w[0], list(t), w[1]) for w, t in gold]}"
+                                f"\n  got  {[(g.intent, list(g.targets), g.slots) for g in guesses]}")
+    n = len(lines)
+    print(f"written evaluation split: {n} lines from {len(paths)} files ({len(bad)} lines failed their checks)")
+    print(f"(this model: {timed / max(1, n) * 1000:.2f} ms per sentence, mean, parse only; "
+          f"whole run {time.perf_counter() - started:.1f} s)")
+
+    def pct(a: int, b: int) -> str:
+        return f"{100 * a / b:6.1f}%" if b else "     -"
+
+    def summary(name: str) -> dict[str, str]:
+        rows = [v for k, v in intents[name].items() if k not in (OUT_OF_DOMAIN, "(compound)")]
+        single_n = sum(r[2] for r in rows)
+        comp = kinds[name].get("compound", [0, 0])
+        neg = kinds[name].get("negative", [0, 0])
+        return {"intent (one command)": pct(sum(r[0] for r in rows), single_n),
+                "exact (one command)": pct(sum(r[1] for r in rows), single_n),
+                "compound exact": pct(*comp), "out-of-domain rejected": pct(*neg)}
+
+    print(f"\n{'':<28}" + "".join(f"{n:>14}" for n in names))
+    sums = {name: summary(name) for name in names}
+    for metric in sums[names[0]]:
+        print(f"{metric:<28}" + "".join(f"{sums[n][metric]:>14}" for n in names))
+    print(f"\nper kind (exact){'':<12}" + "".join(f"{n:>14}" for n in names) + f"{'n':>7}")
+    for kind in corpus.KINDS:
+        if kind in kinds[names[0]]:
+            print(f"  {kind:<26}" + "".join(f"{pct(*kinds[n][kind]):>14}" for n in names)
+                  + f"{kinds[names[0]][kind][1]:>7}")
+    print(f"\nper intent (intent / exact){'':<1}" + "".join(f"{n:>22}" for n in names) + f"{'n':>7}")
+    for key in sorted(intents[names[0]], key=lambda k: (k.startswith("("), k)):
+        cells = "".join(f"{pct(intents[n][key][0], intents[n][key][2]) + ' /' + pct(intents[n][key][1], intents[n][key][2]):>22}"
+                        for n in names)  # fmt: skip
+        print(f"  {key:<26}{cells}{intents[names[0]][key][2]:>7}")
+    for failure in failures[: args.errors]:
+        print("\n" + failure)
+    return 0

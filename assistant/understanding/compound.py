@@ -12,7 +12,7 @@ result; any part not understood or not possible, and nothing is done, with a rep
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..core.messages import Action, Parse
@@ -30,27 +30,46 @@ _OWN_WORDS = re.compile(r"\b(?!(?:the|a|an|my|our|all|both|too|also|as|well|plea
                         r"lights?|lamps?)\b)[^\W\d_]+", re.I)  # fmt: skip
 
 
-def split(text: str, protected: Sequence[tuple[int, int]] = ()) -> list[str]:
-    """The parts of a sentence, at separators outside the protected character ranges (the whole sentence's
-    tagged spans). Filler parts ("ok", "please") join their neighbour; one part means one command."""
+_PREFIX = re.compile(r"^(?:(?:and|then|also|now|oh|um+|uh+|so|just|quickly|kindly|please|ok(?:ay)?|hey|right|"
+                     r"go ahead and|i want you to|i'd like you to|(?:can|could|would|will) you(?: please)?)[\s,]+)+", re.I)  # fmt: skip
+_COMMAND_START = frozenset(
+    "turn switch set put make dim brighten lower raise increase decrease reduce boost open close shut lock unlock "
+    "start stop pause resume continue unpause play skip mute unmute add remove delete check cross tick mark complete "
+    "cancel arm disarm activate deactivate run trigger press push vacuum clean hoover mow dock park send return bring "
+    "tell announce broadcast boil brew heat cool warm chill crank bump kill cut enable disable change adjust give "
+    "what what's whats which is are how how's where where's who who's when does do has any".split())
+_PARTICLES = frozenset({"on", "off", "up", "down"})
+
+
+def starts_like_command(part: str) -> bool:
+    """Whether a part begins as a command or a question does ("turn ...", "what's ..."), politeness aside."""
+    words = _PREFIX.sub("", part.strip()).split(maxsplit=1)
+    return bool(words) and words[0].casefold().strip(",.!?") in _COMMAND_START
+
+
+def split(text: str, protected: Sequence[tuple[int, int]] = (),
+          is_command: Callable[[str], bool] = starts_like_command) -> list[str]:  # fmt: skip
+    """The commands of a sentence. It is cut at separators ("and", "then", commas...) outside the protected
+    character ranges (the whole sentence's tagged spans), and only where what comes before and what comes after
+    both read as commands (``is_command``): "turn the light off, it's blinding me" and "ugh, pause the telly" are
+    one command each. False starts are dropped; one part means one command."""
+    cuts = [m for m in _SEPARATOR.finditer(text) if not any(a < m.end() and m.start() < b for a, b in protected)]
     parts: list[str] = []
-    start = 0
-    for match in _SEPARATOR.finditer(text):
-        if any(a < match.end() and match.start() < b for a, b in protected):
-            continue
-        parts.append(text[start:match.start()])
-        start = match.end()
-    parts.append(text[start:])
-    kept: list[str] = []
-    parts = [p.strip(" ,;.") for p in parts]
-    for i, part in enumerate(parts):
-        if not part or _FILLER.match(part):
-            continue  # "ok, turn on the light", "turn it off, please"
-        later = parts[i + 1] if i + 1 < len(parts) else ""
-        if later and (_DANGLING.search(part) or later.casefold().startswith(part.casefold())):
-            continue  # a false start: "turn on the, turn on the living room lamp"
-        kept.append(part)
-    return kept or [text]
+    begin = 0
+    for i, cut in enumerate(cuts):
+        left = text[begin:cut.start()].strip(" ,;.")
+        right = text[cut.end():cuts[i + 1].start() if i + 1 < len(cuts) else len(text)].strip(" ,;.")
+        if not left or _FILLER.match(left):
+            begin = cut.end()  # "ok, turn on the light"
+        elif _DANGLING.search(left) or right.casefold().startswith(left.casefold()):
+            begin = cut.end()  # a false start: "turn on the, turn on the living room lamp"
+        elif is_command(left) and is_command(right):
+            parts.append(left)
+            begin = cut.end()
+    last = text[begin:].strip(" ,;.")
+    if last and not (parts and _FILLER.match(last)):  # "turn it off, please"
+        parts.append(last)
+    return parts or [text]
 
 
 _DEVICE_WORDS = frozenset(
@@ -75,7 +94,14 @@ def has_own_words(part: str, registry: Registry) -> bool:
         for words in (area.name, *area.aliases):
             known.update(words.casefold().split())
     known -= _VERBS  # "Front Door Lock" is a name, but "lock" is still a verb
+    known |= _PARTICLES  # "the telly on": which device, and which way
     return any(w.casefold() not in known for w in _OWN_WORDS.findall(part))
+
+
+def particle(part: str) -> str | None:
+    """The on/off/up/down a part ends with ("the telly on"), if any."""
+    match = re.search(r"\b(on|off|up|down)[.!?]*$", part, re.I)
+    return match.group(1).lower() if match else None
 
 
 def _dedupe(actions: Sequence[Action]) -> tuple[Action, ...]:

@@ -35,7 +35,7 @@ _STEP_LABELS = {("HassLightSet", "brightness_step"): ("LightBrighter", "LightDim
                 ("HassClimateSetTemperature", "temperature_step"): ("ClimateWarmer", "ClimateCooler"),
                 ("HassSetVolumeRelative", "volume_step"): ("VolumeUp", "VolumeDown")}  # fmt: skip
 _DEVICE_SLOTS = ("name", "area", "floor")
-_PARTICLE_RE = re.compile(r"\b(on|off|up|down)[.!?]*$", re.I)
+_NEEDS_PARTICLE = re.compile(r"^(?:turn|switch|put|flip|shut)\b(?!.*\b(?:on|off|up|down)\b)", re.I)
 
 
 def _label_of(previous: Previous) -> str:
@@ -66,7 +66,9 @@ class Understander:
             return Parse(text=cleaned[:MAX_TEXT_CHARS], intent=None, confidence=0.0, reply=NOT_UNDERSTOOD,
                          outcome="rejected", timings_ms=timings)  # fmt: skip
         prediction = join_split_names(self.model.predict(cleaned), cleaned)
-        parts = compound.split(cleaned, [(s.start, s.start + len(s.text.rstrip(" ,;.!?"))) for s in prediction.spans])
+        parts = compound.split(cleaned, [(s.start, s.start + len(s.text.rstrip(" ,;.!?"))) for s in prediction.spans],
+                               lambda part: compound.starts_like_command(part)
+                               or not compound.has_own_words(part, registry))  # fmt: skip
         if len(parts) < 2:
             return self._parse_one(cleaned, registry, context, started, prediction)
         return self._parse_parts(cleaned, parts, registry, context, started)
@@ -77,21 +79,26 @@ class Understander:
         devices ("turn off the tv and the lights"); all understood, or nothing done."""
         results: list[Parse] = []
         failed: list[str] = []
-        particle = _PARTICLE_RE.search(parts[-1])  # "turn the tv and the lights off": "off" is every part's
+        last_particle = compound.particle(parts[-1])  # "turn the tv and the lights off": "off" is every part's
         for i, part in enumerate(parts):
             prediction = join_split_names(self.model.predict(part), part)
             here = context if not results else replace(context, previous=Previous.of(results[-1]))
-            alone = None
             own_words = compound.has_own_words(part, registry)
+            own_particle = compound.particle(part)
+            alone = None
             if not results or own_words:
+                if last_particle and not own_particle and i < len(parts) - 1 and _NEEDS_PARTICLE.match(part):
+                    part = f"{part} {last_particle}"  # "turn the tv" of "turn the tv and the lamp off"
+                    prediction = join_split_names(self.model.predict(part), part)
                 alone = self._parse_one(part, registry, here, time.perf_counter(), prediction)
-                if not _understood(alone) and particle and i < len(parts) - 1:
-                    alone = self._parse_one(f"{part} {particle.group(1)}", registry, here, time.perf_counter())
+            elif own_particle:  # "... and the telly on": its own direction, not the one before
+                alone = self._parse_one(f"turn {part}", registry, here, time.perf_counter(), said=part)
             if alone is not None and _understood(alone):
-                results.append(alone)
+                results.append(replace(alone, text=part))
                 continue
             follow = None
-            if results and not own_words and results[-1].intent is not None:  # borrows the verb of the one before
+            if results and not own_words and not own_particle and results[-1].intent is not None:
+                # "and the lights": the verb and values of the part before
                 follow = self._parse_one(f"and {part}", registry, here, time.perf_counter(), follow=True,
                                          said=f"{results[-1].text} and {part}")  # the verb it borrows counts
                 follow = replace(follow, text=part)
