@@ -205,9 +205,10 @@ _MODE_FILLER = re.compile(r"\b(?:the|to|on|at|in|a|fan|mode|speed|setting)\b")
 def fan_mode(text: str) -> str | None:
     """'on auto' -> 'auto', 'high speed' -> 'high'; other words as said ('sleep'), lower case."""
     lowered = text.lower()
-    for word in re.findall(r"[a-z]+", lowered):
-        if word in _FAN_MODE_WORDS:
-            return _FAN_MODE_WORDS[word]
+    if (mode := fan_mode_in(lowered)) is not None:
+        return mode
+    if (words := re.findall(r"[a-z]+", lowered)) and words[-1] in ("on", "off"):
+        return words[-1]  # "fan on", never the "on" of "on high"
     rest = " ".join(_MODE_FILLER.sub(" ", re.sub(r"[^a-z0-9 ]", " ", lowered)).split())
     return rest if rest and len(rest) <= 32 else None
 

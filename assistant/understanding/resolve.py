@@ -1,9 +1,15 @@
 """Entity resolution: the spoken device, area and floor words -> registry devices.
 
 Names and aliases are matched exactly, then fuzzily (rapidfuzz) and phonetically (metaphone keys,
-jellyfish), so that a recogniser's "living groom lamp" still finds the Living Room Lamp. Without a
-name, a device type ("the lights", "the blinds") is looked up in the area spoken, the floor spoken,
-the whole home ("all the lights"), or else the area the request came from.
+jellyfish), so that a recogniser's "living groom lamp" still finds the Living Room Lamp; number words are
+digits ("guest bedroom one light"). The longest name said exactly wins ("the lamp" is the one called Lamp, not
+the Desk Lamp of this room). Without a name, a device type ("the lights", "the blinds") is looked up in the
+area spoken, the floor spoken, the whole home ("all the lights"), or else the area the request came from;
+when there is none of that kind there but several in the home, the one called by the very word said ("the
+AC"), then the one in a state the intent prefers ("pause the music": the one playing), else the question
+which. People and the weather belong to no room. When the words name no device at all, what they are for
+(``PURPOSES``: "a latte" is the coffee machine) and a scene's or script's distinctive words ("movie time" is
+Movie Night) are tried before the kind of device.
 """
 
 from __future__ import annotations
