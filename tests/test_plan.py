@@ -194,6 +194,8 @@ def test_weather_from_the_weather_entity(registry, config):
         "It's 7 °C and rainy."
     assert plan(registry, config, "HassGetWeather", "what's the weather in the garden", {"area": "garden"}).reply == \
         "It's 7 °C and rainy."
+    later = plan(registry, config, "HassGetWeather", "will it be sunny this afternoon")
+    assert later.reply == "I only know the weather now. It's 7 °C and rainy."  # never a forecast it does not have
     elsewhere = plan(registry, config, "HassGetWeather", "what's the weather in paris", {"area": "paris"})
     assert elsewhere.reply == "Sorry, I only know the weather here, not in paris." and elsewhere.targets == []
 

@@ -491,6 +491,8 @@ def _climate_get(req: Request, spec: IntentSpec) -> Outcome:
 
 
 NO_WEATHER = "Sorry, no weather source is set up."
+_LATER_RE = re.compile(r"\b(tomorrow|tonight|later|this (morning|afternoon|evening|weekend)|next|going to|gonna|"
+                       r"will it|will there)\b", re.I)
 
 
 def _weather(req: Request, spec: IntentSpec) -> Outcome:
@@ -517,6 +519,8 @@ def _weather(req: Request, spec: IntentSpec) -> Outcome:
         else:
             report = weather_report(condition, said)
             parts.append(report if len(resolution.devices) == 1 else f"{called(device).capitalize()}: {report}")
+    if _LATER_RE.search(req.text) and not parts[0].startswith("Sorry"):  # a weather entity's state is now, not later
+        parts.insert(0, "I only know the weather now.")
     return Outcome(" ".join(parts), "answer", targets=resolution.devices)
 
 
