@@ -57,3 +57,43 @@ def test_fan_words():
 def test_items():
     assert normalize.item_text("some oat milk") == "oat milk"
     assert normalize.item_text("Call the plumber.") == "call the plumber"
+
+
+@pytest.mark.parametrize(("words", "mode"), [
+    ("auto", "auto"), ("on automatic", "auto"), ("to high speed", "high"), ("low", "low"), ("the quiet mode", "quiet"),
+    ("max", "high"), ("sleep mode", "sleep"),
+])  # fmt: skip
+def test_fan_modes(words, mode):
+    assert normalize.fan_mode(words) == mode
+
+
+@pytest.mark.parametrize(("words", "media_class"), [
+    ("song", "track"), ("the album", "album"), ("a playlist", "playlist"), ("radio station", "channel"),
+    ("podcast", "podcast"), ("tv show", "tv_show"), ("something", None),
+])  # fmt: skip
+def test_media_classes(words, media_class):
+    assert normalize.media_class(words) == media_class
+
+
+def test_free_text_keeps_what_was_said():
+    assert normalize.free_text(' "Dinner is ready!" ') == "Dinner is ready"
+    assert normalize.free_text("Taylor  Swift") == "Taylor Swift"
+    assert normalize.free_text(" ?! ") is None
+
+
+def test_slots_the_tagger_missed_are_read_from_the_sentence():
+    from assistant.understanding.model import Prediction, Span
+    from assistant.understanding.recognise import normalise_slots
+
+    def slots(label, text, spans=()):
+        return normalise_slots(Prediction(label, 0.99, tuple(spans)), label, text)[0]
+
+    assert slots("HassGetState", "is ben home", [Span("name", "ben home", 3, 11)])["state"] == "home"
+    assert slots("HassGetState", "is the home office light on")["state"] == "on"  # the last state word
+    assert "state" not in slots("HassGetState", "what is the humidity in the bathroom")
+    assert slots("HassClimateSetFanMode", "put the ac fan on high")["fan_mode"] == "high"
+    assert slots("HassMediaSearchAndPlay", "play some jazz on the kitchen speaker")["query"] == "jazz"
+    assert slots("HassBroadcast", "broadcast that dinner is ready")["message"] == "dinner is ready"
+    heard = slots("HassMediaSearchAndPlay", "play the album Abbey Road",
+                  [Span("media_class", "album", 9, 14), Span("query", "Abbey Road", 15, 25)])  # fmt: skip
+    assert (heard["query"], heard["media_class"]) == ("Abbey Road", "album")

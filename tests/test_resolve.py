@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from assistant.understanding.plan import CONTROLLABLE
+import pytest
+
+from assistant.understanding.plan import ANY, CONTROLLABLE
 from assistant.understanding.resolve import Resolver, similarity
 
 
 def resolve(registry, text, name=None, area=None, floor=None, domains=CONTROLLABLE, default=("light",),
-            context="Living Room"):  # fmt: skip
+            context="Living Room", prefer=()):  # fmt: skip
     return Resolver(registry).resolve(text, name=name, area=area, floor=floor, domains=set(domains),
-                                      default_domains=set(default), context_area=context)  # fmt: skip
+                                      default_domains=set(default), context_area=context, prefer=prefer)  # fmt: skip
 
 
 def ids(resolution):
@@ -96,3 +98,180 @@ def test_intent_domains_filter_names(registry):
 def test_similarity_is_symmetric_enough():
     assert similarity("living room lamp", "living room lamp") == 100
     assert similarity("tv", "tea") < 80
+
+
+# -- names said exactly, names with numbers, kinds, several players, purposes, scenes ---------------------
+
+HOME = (
+    "  - {id: light.lamp, name: Lamp, area: Kitchen, domain: light, protocol: zigbee2mqtt, topic: z/lamp}\n"
+    "  - {id: light.desk_lamp, name: Desk Lamp, area: Office, domain: light, protocol: zigbee2mqtt, topic: z/desk}\n"
+    "  - {id: media_player.tv, name: TV, area: Kitchen, domain: media_player, protocol: zigbee2mqtt, topic: z/tv}\n"
+    "  - {id: media_player.speaker, name: Smart TV Speaker, area: Office, domain: media_player, protocol: zigbee2mqtt,"
+    " topic: z/sp}\n"
+    "  - {id: lock.front, name: Front Door Lock, area: Kitchen, domain: lock, protocol: zigbee2mqtt, topic: z/lock}\n"
+    "  - {id: binary_sensor.front, name: Front Door, area: Kitchen, domain: binary_sensor, device_class: door,"
+    " protocol: zigbee2mqtt, topic: z/fd}\n"
+    "  - {id: climate.office, name: Wall Unit, area: Office, domain: climate, protocol: zigbee2mqtt, topic: z/t}\n"
+)  # fmt: skip
+
+
+def home(devices: str = HOME):
+    from assistant.devices import Registry
+
+    from .conftest import small_config
+
+    return Registry.from_config(small_config(devices))
+
+
+@pytest.mark.parametrize("context", ["Kitchen", "Office", None])
+@pytest.mark.parametrize("name", [None, "lamp", ["lamp", "lamp to", "lamp to 50%", "set the lamp"]])
+def test_a_name_said_exactly_wins_over_one_that_shares_a_word(context, name):
+    # the Desk Lamp is in the Office: "the lamp" said there is still the one called Lamp
+    result = resolve(home(), "set the lamp to 50%", name=name, domains={"light"}, context=context)
+    assert ids(result) == ["light.lamp"]
+
+
+@pytest.mark.parametrize("context", ["Kitchen", "Office"])
+@pytest.mark.parametrize("name", [None, "TV", ["tv", "tv please"], ["the tv"]])
+def test_the_tv_is_the_tv_not_the_smart_tv_speaker(context, name):
+    result = resolve(home(), "pause the TV please", name=name, domains={"media_player"}, context=context)
+    assert ids(result) == ["media_player.tv"]
+
+
+def test_a_name_with_every_word_said_beats_a_name_that_shares_one():
+    result = resolve(home(), "pause the tv speaker", name="tv speaker", domains={"media_player"}, context="Kitchen")
+    assert ids(result) == ["media_player.speaker"]
+
+
+def test_the_longest_name_said_exactly_wins(registry):
+    # the tagger stopped before "battery": the span with the next word is the sensor's whole name
+    result = resolve(registry, "is the front door lock battery low", name=["front door lock", "front door lock battery"],
+                     domains=ANY)  # fmt: skip
+    assert ids(result) == ["binary_sensor.front_door_battery"]
+    lock = resolve(registry, "is the front door lock locked", name=["front door lock", "front door lock locked"],
+                   domains=ANY)  # fmt: skip
+    assert ids(lock) == ["lock.front_door"]
+
+
+@pytest.mark.parametrize(("text", "name", "expected"), [
+    ("turn on the guest bedroom 1 light", "guest bedroom 1 light", "light.guest_bedroom_1"),
+    ("turn on the guest bedroom one light", "guest bedroom one light", "light.guest_bedroom_1"),
+    ("turn on guest bedroom 2 light", ["guest bedroom 2", "guest bedroom 2 light"], "light.guest_bedroom_2"),
+    ("turn on guest bedroom two light", None, "light.guest_bedroom_2"),
+])  # fmt: skip
+def test_names_with_numbers(registry, text, name, expected):
+    assert ids(resolve(registry, text, name=name)) == [expected]
+    both = resolve(registry, "turn on the lights in the guest bedroom", area="guest bedroom")
+    assert ids(both) == ["light.guest_bedroom_1", "light.guest_bedroom_2"]
+
+
+@pytest.mark.parametrize("name", [None, "front door lock", ["front door", "front door lock"], ["door lock"]])
+def test_a_lock_named_front_door_lock(name):
+    # a door contact called Front Door as well: "lock" is for the lock
+    assert ids(resolve(home(), "lock the front door lock", name=name, context="Office")) == ["lock.front"]
+
+
+def test_the_front_door_lock_of_the_example_home(registry):
+    for name in (None, "front door lock", ["front door", "front door lock"]):
+        assert ids(resolve(registry, "lock the front door lock", name=name)) == ["lock.front_door"]
+
+
+@pytest.mark.parametrize("name", [None, "heating", "the heating"])
+def test_the_heating_is_a_thermostat_when_nothing_is_called_heating(name):
+    result = resolve(home(), "turn on the heating", name=name, context="Kitchen")
+    assert ids(result) == ["climate.office"]
+
+
+def test_the_heating_said_in_a_room_is_that_rooms(registry):
+    # the Living Room Thermostat is also called "heating"; said in the bedroom, it is the bedroom's radiator
+    assert ids(resolve(registry, "turn the heating up", context="Bedroom")) == ["climate.bedroom_radiator"]
+
+
+def test_the_ac_is_the_one_called_ac(registry):
+    assert ids(resolve(registry, "turn on the ac")) == ["climate.office_ac"]
+    assert ids(resolve(registry, "turn on the air con", name="air con")) == ["climate.office_ac"]
+
+
+PLAYERS = (
+    "  - {id: media_player.a, name: Radio, area: Kitchen, domain: media_player, protocol: zigbee2mqtt, topic: z/a,"
+    " state: {state: paused}}\n"
+    "  - {id: media_player.b, name: Hifi, area: Office, domain: media_player, protocol: zigbee2mqtt, topic: z/b,"
+    " state: {state: playing}}\n"
+    "  - {id: media_player.c, name: Telly, area: Office, domain: media_player, protocol: zigbee2mqtt, topic: z/c,"
+    " state: {state: idle}}\n"
+)  # fmt: skip
+
+
+def test_several_players_the_one_here_then_the_one_playing_then_ask():
+    registry = home(PLAYERS)
+    media = {"media_player"}
+    assert ids(resolve(registry, "pause the music", domains=media, context="Kitchen", prefer=("playing",))) == [
+        "media_player.a"]  # the one in the room, even paused
+    assert ids(resolve(registry, "pause the music", domains=media, context=None, prefer=("playing",))) == [
+        "media_player.b"]  # none in the room: the one playing
+    assert ids(resolve(registry, "resume the music", domains=media, context=None, prefer=("paused",))) == [
+        "media_player.a"]
+    quiet = registry.with_state({"media_player.b": {"state": "idle"}})
+    asked = resolve(quiet, "pause the music", domains=media, context=None, prefer=("playing",))
+    assert asked.problem == "ambiguous" and asked.devices == []
+
+
+def test_several_players_in_the_example_home(registry):
+    media = {"media_player"}
+    assert ids(resolve(registry, "pause the music", domains=media, context="Bedroom", prefer=("playing",))) == [
+        "media_player.bedroom_speaker"]
+    assert ids(resolve(registry, "pause the music", domains=media, context="Office", prefer=("playing",))) == [
+        "media_player.living_room_tv"]  # the TV is playing
+
+
+def test_a_valve_has_a_position(registry):
+    from assistant.understanding.plan import INTENTS
+
+    spec = INTENTS["HassSetPosition"]
+    result = resolve(registry, "set the irrigation valve to 50%", name="irrigation valve", domains=spec.domains,
+                     default=spec.default_domains)  # fmt: skip
+    assert ids(result) == ["valve.garden_sprinkler"]
+
+
+@pytest.mark.parametrize(("text", "name", "expected"), [
+    ("make me a coffee", "coffee", "switch.coffee_machine"),
+    ("make me a coffee", None, "switch.coffee_machine"),
+    ("i'd like an espresso", None, "switch.coffee_machine"),
+    ("latte time", "latte", "switch.coffee_machine"),
+    ("i want a cup of tea", None, "switch.kettle"),
+    ("boil some water", "water", "switch.kettle"),
+    ("we need hot water", None, "switch.kettle"),
+])  # fmt: skip
+def test_purposes_when_no_name_matches(registry, text, name, expected):
+    assert ids(resolve(registry, text, name=name)) == [expected]
+
+
+def test_purposes_only_when_the_words_name_no_device():
+    from assistant.devices import Registry
+
+    from .conftest import small_config
+
+    registry = Registry.from_config(small_config(
+        "  - {id: switch.tea, name: Tea Lights, area: Kitchen, domain: switch, protocol: tasmota, topic: t}\n"
+        "  - {id: switch.kettle, name: Kettle, area: Kitchen, domain: switch, protocol: tasmota, topic: k}\n"
+        "  - {id: switch.toaster, name: Toaster, area: Kitchen, domain: switch, protocol: tasmota, topic: o}\n"
+        "  - {id: switch.washer, name: Washing Machine, area: Kitchen, domain: switch, protocol: tasmota, topic: w}\n"
+        "  - {id: binary_sensor.leak, name: Washing Machine Leak Sensor, area: Kitchen, domain: binary_sensor,"
+        " protocol: zigbee2mqtt, topic: z/leak}\n"
+        "  - {id: switch.dishes, name: Dishwasher, area: Kitchen, domain: switch, protocol: tasmota, topic: d}\n"))  # fmt: skip
+    assert ids(resolve(registry, "turn on the tea lights", name="tea lights")) == ["switch.tea"]
+    assert ids(resolve(registry, "make some tea", name="tea")) == ["switch.kettle"]
+    assert ids(resolve(registry, "make me some toast")) == ["switch.toaster"]
+    assert ids(resolve(registry, "start the laundry", name="laundry")) == ["switch.washer"]
+    assert ids(resolve(registry, "do the dishes")) == ["switch.dishes"]
+
+
+@pytest.mark.parametrize(("text", "name"), [("movie time", "movie time"), ("it's movie time", None),
+                                            ("cinema time please", None)])  # fmt: skip
+def test_scenes_by_loose_names(registry, text, name):
+    assert ids(resolve(registry, text, name=name)) == ["scene.movie_night"]
+
+
+def test_loose_scene_names_need_a_distinctive_word(registry):
+    assert ids(resolve(registry, "good morning", name="good morning")) == ["scene.good_morning"]
+    assert ids(resolve(registry, "turn on the lights")) == ["light.living_room_ceiling", "light.living_room_lamp"]

@@ -170,7 +170,10 @@ def duration_seconds(text: str) -> int | None:
 _STATE_WORDS = {
     "on": "on", "off": "off", "open": "open", "opened": "open", "closed": "closed", "shut": "closed",
     "close": "closed", "locked": "locked", "unlocked": "unlocked", "playing": "playing", "paused": "paused",
-    "running": "on", "home": "home",
+    "running": "on", "home": "home", "away": "away", "low": "low", "normal": "normal",
+    "wet": "wet", "leaking": "wet", "dry": "dry", "detected": "detected", "clear": "clear", "connected": "connected",
+    "disconnected": "disconnected", "offline": "disconnected", "online": "connected", "armed": "armed",
+    "disarmed": "disarmed", "docked": "docked", "mowing": "mowing", "cleaning": "cleaning",
 }  # fmt: skip
 
 
@@ -188,3 +191,56 @@ def item_text(text: str) -> str | None:
     cleaned = " ".join(text.strip(" .,!?;:\"'").split())
     cleaned = _ITEM_LEAD.sub("", cleaned)
     return cleaned.lower() or None
+
+
+_FAN_MODE_WORDS = {
+    "auto": "auto", "automatic": "auto", "automatically": "auto", "low": "low", "lowest": "low", "slow": "low",
+    "medium": "medium", "mid": "medium", "middle": "medium", "normal": "medium", "high": "high", "highest": "high",
+    "fast": "high", "max": "high", "maximum": "high", "full": "high", "quiet": "quiet", "silent": "quiet",
+    "turbo": "turbo", "boost": "turbo", "on": "on", "off": "off", "diffuse": "diffuse", "focus": "focus",
+}  # fmt: skip
+_MODE_FILLER = re.compile(r"\b(?:the|to|on|at|in|a|fan|mode|speed|setting)\b")
+
+
+def fan_mode(text: str) -> str | None:
+    """'on auto' -> 'auto', 'high speed' -> 'high'; other words as said ('sleep'), lower case."""
+    lowered = text.lower()
+    if (mode := fan_mode_in(lowered)) is not None:
+        return mode
+    if (words := re.findall(r"[a-z]+", lowered)) and words[-1] in ("on", "off"):
+        return words[-1]  # "fan on", never the "on" of "on high"
+    rest = " ".join(_MODE_FILLER.sub(" ", re.sub(r"[^a-z0-9 ]", " ", lowered)).split())
+    return rest if rest and len(rest) <= 32 else None
+
+
+def fan_mode_in(text: str) -> str | None:
+    """A known fan mode word anywhere in a sentence (for when the tagger missed it)."""
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in _FAN_MODE_WORDS and word not in ("on", "off"):
+            return _FAN_MODE_WORDS[word]
+    return None
+
+
+_MEDIA_CLASSES = {
+    "song": "track", "songs": "track", "track": "track", "tracks": "track", "tune": "track", "tunes": "track",
+    "single": "track", "album": "album", "albums": "album", "record": "album", "lp": "album",
+    "artist": "artist", "band": "artist", "singer": "artist", "playlist": "playlist", "playlists": "playlist",
+    "mix": "playlist", "podcast": "podcast", "podcasts": "podcast", "episode": "episode", "radio": "channel",
+    "station": "channel", "channel": "channel", "movie": "movie", "film": "movie", "show": "tv_show",
+    "series": "tv_show", "genre": "genre", "music": "music", "audiobook": "podcast", "video": "video",
+}  # fmt: skip
+
+
+def media_class(text: str) -> str | None:
+    """'a song' -> 'track', 'the album' -> 'album', 'radio station' -> 'channel' (Home Assistant's media classes)."""
+    words = re.findall(r"[a-z]+", text.lower())
+    for word in reversed(words):  # the head noun comes last ("radio station", "tv show")
+        if word in _MEDIA_CLASSES:
+            return _MEDIA_CLASSES[word]
+    return None
+
+
+def free_text(text: str) -> str | None:
+    """A message or a search as said: outer punctuation and spaces off, case kept ('Taylor Swift')."""
+    cleaned = " ".join(text.strip(" .,!?;:\"'").split())
+    return cleaned[:200] or None

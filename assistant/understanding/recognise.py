@@ -53,6 +53,13 @@ def normalise_slots(prediction: Prediction, label: str, text: str) -> tuple[dict
         slots["item"] = item
     if "state" in spans and (state := normalize.state_word(spans["state"])):
         slots["state"] = state
+    for key in ("message", "query"):
+        if key in spans and (said := normalize.free_text(spans[key])):
+            slots[key] = said
+    if "media_class" in spans and (media_class := normalize.media_class(spans["media_class"])):
+        slots["media_class"] = media_class
+    if "fan_mode" in spans and (mode := normalize.fan_mode(spans["fan_mode"])):
+        slots["fan_mode"] = mode
     if intent == "HassFanSetSpeed" and "percentage" not in slots:
         for key in ("brightness", "volume_level", "position"):
             if key in slots:
@@ -64,6 +71,11 @@ def normalise_slots(prediction: Prediction, label: str, text: str) -> tuple[dict
 _ABSOLUTE_FOR_STEP = {"brightness_step": "brightness", "temperature_step": "temperature", "volume_step": "volume_level"}
 _STEP_RE = re.compile(r"\bby\s+(\S+(?:\s+\S+)?)|((?:a couple of|a few|\S+)(?:\s+and\s+a\s+half)?)\s+"
                       r"(?:degrees?|percent|%|points?)\b", re.I)  # fmt: skip
+
+
+_YES_NO_RE = re.compile(r"^\s*(is|are|was|were)\b", re.I)
+_PLAY_RE = re.compile(r"\b(?:play|put on|listen to)\s+(?:me\s+)?(?:some\s+)?(.+?)(?:\s+(?:on|in)\s+the\s+.*)?$", re.I)
+_BROADCAST_RE = re.compile(r"\b(?:broadcast|announce|tell every(?:one|body)|tell the (?:house|family))\s+(?:that\s+)?(.+)$", re.I)
 
 
 def _step_size(text: str) -> float | None:
@@ -100,6 +112,21 @@ def _fill_missing(slots: dict[str, Any], label: str, intent: str | None, text: s
     elif intent == "HassSetVolume" and "volume_level" not in slots:
         if (value := normalize.percent(text)) is not None:
             slots["volume_level"] = value
+    elif intent == "HassGetState" and "state" not in slots and _YES_NO_RE.match(text):
+        # "is ben home", "is the battery low": the state asked about is the last state word ("is the home office
+        # light on" asks about "on")
+        states = [s for w in re.findall(r"[a-z]+", text.lower()) if (s := normalize.state_word(w))]
+        if states:
+            slots["state"] = states[-1]
+    elif intent == "HassClimateSetFanMode" and "fan_mode" not in slots:
+        if (mode := normalize.fan_mode_in(text)) is not None:
+            slots["fan_mode"] = mode
+    elif intent == "HassMediaSearchAndPlay" and "query" not in slots:
+        if (match := _PLAY_RE.search(text)) and (query := normalize.free_text(match.group(1))):
+            slots["query"] = query
+    elif intent == "HassBroadcast" and "message" not in slots:
+        if (match := _BROADCAST_RE.search(text)) and (message := normalize.free_text(match.group(1))):
+            slots["message"] = message
 
 
 def join_split_names(prediction: Prediction, text: str) -> Prediction:

@@ -37,8 +37,18 @@ def the(name: str) -> str:
     return name if name.lower().startswith("the ") else f"the {name}"
 
 
+def called(device: Named) -> str:
+    """How a reply names a device: "the Desk Lamp", but people by their name ("Anna")."""
+    return device.name if device.domain == "person" else the(device.name)
+
+
+def listed(words: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c" """
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1] if words else ""
+
+
 def names_of(devices: Sequence[Named]) -> str:
-    names = [the(d.name) for d in devices]
+    names = [called(d) for d in devices]
     if len(names) == 1:
         return names[0]
     if len(names) <= 3:
@@ -49,13 +59,81 @@ def names_of(devices: Sequence[Named]) -> str:
     return f"{len(names)} {kind}{where}"
 
 
+def number(value: float) -> str:
+    """7.0 -> "7", 7.25 -> "7.2" (one decimal at most)."""
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def measure(value: object, unit: str | None) -> str:
+    """A reading with its unit, as the device reports them: "64%", "7.5 °C", "12 kWh"."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    text = number(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+    if not unit:
+        return text
+    return f"{text}{'' if unit == '%' else ' '}{unit}"
+
+
+# What a binary sensor's "on"/"off" means, by device class (Home Assistant's own words for them).
+BINARY_STATES: dict[str, tuple[str, str]] = {
+    "battery": ("low", "normal"), "battery_charging": ("charging", "not charging"), "cold": ("cold", "normal"),
+    "connectivity": ("connected", "disconnected"), "door": ("open", "closed"), "garage_door": ("open", "closed"),
+    "gas": ("detected", "clear"), "heat": ("hot", "normal"), "light": ("detected", "clear"),
+    "lock": ("unlocked", "locked"), "moisture": ("wet", "dry"), "motion": ("detected", "clear"),
+    "moving": ("moving", "not moving"), "occupancy": ("detected", "clear"), "opening": ("open", "closed"),
+    "plug": ("plugged in", "unplugged"), "power": ("on", "off"), "presence": ("home", "away"),
+    "problem": ("reporting a problem", "OK"), "running": ("running", "not running"), "safety": ("unsafe", "safe"),
+    "smoke": ("detected", "clear"), "sound": ("detected", "clear"), "tamper": ("tampered with", "clear"),
+    "update": ("update available", "up to date"), "vibration": ("detected", "clear"), "window": ("open", "closed"),
+    "carbon_monoxide": ("detected", "clear"),
+}  # fmt: skip
+
+_WEATHER = {"clear-night": "clear", "partlycloudy": "partly cloudy", "lightning": "stormy",
+            "lightning-rainy": "stormy and rainy", "snowy-rainy": "sleeting", "windy-variant": "windy and cloudy",
+            "exceptional": "exceptional weather", "fog": "foggy", "hail": "hailing", "pouring": "pouring"}  # fmt: skip
+
+
+def state_words(domain: str, device_class: str | None, state: str) -> str:
+    """A reported state as words: a binary sensor's on/off by its class, a person's whereabouts, an alarm's mode."""
+    if domain == "binary_sensor" and state in ("on", "off") and device_class in BINARY_STATES:
+        return BINARY_STATES[device_class][0 if state == "on" else 1]
+    if domain == "person":
+        return {"home": "home", "not_home": "away"}.get(state, f"at {state}")
+    if domain == "alarm_control_panel" and state.startswith("armed_"):
+        return f"armed ({state.removeprefix('armed_').replace('_', ' ')})"
+    if domain == "weather":
+        return _WEATHER.get(state, state.replace("-", " "))
+    return state.replace("_", " ")
+
+
+def is_phrase(device: Named, words: str) -> str:
+    """ "the Hallway Motion is clear", "Anna is away", "the Router has an update available" """
+    if words == "update available":
+        return f"{called(device)} has an update available"
+    return f"{called(device)} is {words}"
+
+
+def weather_report(condition: str | None, temperature: str | None) -> str:
+    """ "It's 7 °C and rainy." """
+    parts = [p for p in (temperature, condition) if p]
+    return f"It's {' and '.join(parts)}."
+
+
+def people_home(home: Sequence[Named]) -> str:
+    if not home:
+        return "Nobody is home."
+    return f"{names_of(home)} {'is' if len(home) == 1 else 'are'} home."
+
+
 def pct(value: float) -> str:
     return f"{int(round(value))}%"
 
 
 def degrees(value: float, unit: str) -> str:
-    text = f"{value:.1f}".rstrip("0").rstrip(".")
-    return f"{text} °{unit}"
+    return f"{number(value)} °{unit.lstrip('°')}"
 
 
 def sentence(parts: Sequence[str], joiner: str = ", ") -> str:

@@ -1,9 +1,15 @@
 """Entity resolution: the spoken device, area and floor words -> registry devices.
 
 Names and aliases are matched exactly, then fuzzily (rapidfuzz) and phonetically (metaphone keys,
-jellyfish), so that a recogniser's "living groom lamp" still finds the Living Room Lamp. Without a
-name, a device type ("the lights", "the blinds") is looked up in the area spoken, the floor spoken,
-the whole home ("all the lights"), or else the area the request came from.
+jellyfish), so that a recogniser's "living groom lamp" still finds the Living Room Lamp; number words are
+digits ("guest bedroom one light"). The longest name said exactly wins ("the lamp" is the one called Lamp, not
+the Desk Lamp of this room). Without a name, a device type ("the lights", "the blinds") is looked up in the
+area spoken, the floor spoken, the whole home ("all the lights"), or else the area the request came from;
+when there is none of that kind there but several in the home, the one called by the very word said ("the
+AC"), then the one in a state the intent prefers ("pause the music": the one playing), else the question
+which. People and the weather belong to no room. When the words name no device at all, what they are for
+(``PURPOSES``: "a latte" is the coffee machine) and a scene's or script's distinctive words ("movie time" is
+Movie Night) are tried before the kind of device.
 """
 
 from __future__ import annotations
@@ -26,29 +32,58 @@ TIE_MARGIN = 3.0
 
 _FILLER = {"the", "my", "our", "a", "an", "your", "this", "that", "in", "on", "of", "all", "every", "please"}
 
-# Words that name a kind of device rather than a device: word -> (domains, device_class or None)
-DOMAIN_WORDS: dict[str, tuple[tuple[str, ...], str | None]] = {
-    "light": (("light",), None), "lights": (("light",), None), "lamp": (("light",), None),
-    "lamps": (("light",), None), "lighting": (("light",), None), "bulb": (("light",), None),
-    "bulbs": (("light",), None),
-    "fan": (("fan",), None), "fans": (("fan",), None),
-    "blind": (("cover",), "blind"), "blinds": (("cover",), "blind"),
-    "curtain": (("cover",), "curtain"), "curtains": (("cover",), "curtain"), "drapes": (("cover",), "curtain"),
-    "shade": (("cover",), "shade"), "shades": (("cover",), "shade"),
-    "shutter": (("cover",), "shutter"), "shutters": (("cover",), "shutter"), "awning": (("cover",), "awning"),
-    "garage": (("cover",), "garage"), "gate": (("cover",), "gate"),
-    "window": (("cover", "binary_sensor"), "window"), "windows": (("cover", "binary_sensor"), "window"),
-    "door": (("lock", "cover", "binary_sensor"), "door"), "lock": (("lock",), None), "locks": (("lock",), None),
-    "heating": (("climate",), None), "heat": (("climate",), None), "thermostat": (("climate",), None),
-    "radiator": (("climate",), None), "ac": (("climate",), None), "aircon": (("climate",), None),
-    "air conditioning": (("climate",), None),
-    "music": (("media_player",), None), "media": (("media_player",), None), "volume": (("media_player",), None),
-    "speakers": (("media_player",), None),
-    "vacuum": (("vacuum",), None), "hoover": (("vacuum",), None), "robot": (("vacuum",), None),
-    "sprinkler": (("valve",), None), "sprinklers": (("valve",), None), "valve": (("valve",), None),
-    "plug": (("switch",), "outlet"), "socket": (("switch",), "outlet"), "outlet": (("switch",), "outlet"),
-    "humidity": (("sensor",), "humidity"), "temperature": (("sensor", "climate"), None),
+# Words that name a kind of device rather than a device: word -> (domains, device classes; none: any)
+DOMAIN_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "light": (("light",), ()), "lights": (("light",), ()), "lamp": (("light",), ()),
+    "lamps": (("light",), ()), "lighting": (("light",), ()), "bulb": (("light",), ()),
+    "bulbs": (("light",), ()),
+    "fan": (("fan",), ()), "fans": (("fan",), ()),
+    "blind": (("cover",), ("blind",)), "blinds": (("cover",), ("blind",)),
+    "curtain": (("cover",), ("curtain",)), "curtains": (("cover",), ("curtain",)), "drapes": (("cover",), ("curtain",)),
+    "shade": (("cover",), ("shade",)), "shades": (("cover",), ("shade",)),
+    "shutter": (("cover",), ("shutter",)), "shutters": (("cover",), ("shutter",)), "awning": (("cover",), ("awning",)),
+    "garage": (("cover",), ("garage",)), "gate": (("cover",), ("gate",)),
+    "window": (("cover", "binary_sensor"), ("window",)), "windows": (("cover", "binary_sensor"), ("window",)),
+    "door": (("lock", "cover", "binary_sensor"), ("door",)), "lock": (("lock",), ()), "locks": (("lock",), ()),
+    "heating": (("climate",), ()), "heat": (("climate",), ()), "thermostat": (("climate",), ()),
+    "radiator": (("climate",), ()), "ac": (("climate",), ()), "aircon": (("climate",), ()),
+    "air conditioning": (("climate",), ()), "air conditioner": (("climate",), ()),
+    "music": (("media_player",), ()), "media": (("media_player",), ()), "volume": (("media_player",), ()),
+    "speakers": (("media_player",), ()), "speaker": (("media_player",), ()),
+    "vacuum": (("vacuum",), ()), "hoover": (("vacuum",), ()), "robot": (("vacuum",), ()),
+    "sprinkler": (("valve",), ()), "sprinklers": (("valve",), ()), "valve": (("valve",), ()),
+    "irrigation": (("valve",), ()),
+    "plug": (("switch",), ("outlet",)), "socket": (("switch",), ("outlet",)), "outlet": (("switch",), ("outlet",)),
+    "humidity": (("sensor",), ("humidity",)), "temperature": (("sensor", "climate"), ()),
+    "battery": (("binary_sensor",), ("battery",)), "leak": (("binary_sensor",), ("moisture",)),
+    "motion": (("binary_sensor",), ("motion", "occupancy")),
+    "alarm": (("alarm_control_panel",), ()), "alarm system": (("alarm_control_panel",), ()),
+    "mower": (("lawn_mower",), ()), "lawnmower": (("lawn_mower",), ()), "lawn mower": (("lawn_mower",), ()),
+    "weather": (("weather",), ()), "forecast": (("weather",), ()),
+    "who": (("person",), ()), "anyone": (("person",), ()), "anybody": (("person",), ()),
+    "someone": (("person",), ()), "somebody": (("person",), ()), "everyone": (("person",), ()),
+    "everybody": (("person",), ()), "people": (("person",), ()),
+    "button": (("button",), ()),
 }  # fmt: skip
+
+PURPOSES: dict[str, tuple[str, ...]] = {
+    "coffee": ("coffee machine", "coffee maker", "espresso machine"), "espresso": ("espresso machine", "coffee machine",
+    "coffee maker"), "latte": ("coffee machine", "coffee maker", "espresso machine"),
+    "cappuccino": ("coffee machine", "coffee maker", "espresso machine"),
+    "tea": ("kettle",), "hot water": ("kettle",), "boil": ("kettle",), "boiling": ("kettle",),
+    "toast": ("toaster",), "laundry": ("washing machine", "washer"), "wash": ("washing machine", "washer"),
+    "washing": ("washing machine", "washer"), "clothes": ("washing machine", "washer"),
+    "dishes": ("dishwasher",),
+}  # fmt: skip
+"""What a thing is for -> the words of the devices that do it ("make me a latte": the coffee machine), used
+only when the words said name no device."""
+
+_CALLED_KINDS = frozenset({"ac", "aircon", "air conditioning", "air conditioner"})
+"""Kind words that, as a device's alias, mean that device: "the AC" is the one called AC, not the radiator here
+(unlike "heating" or "thermostat", which any climate device of the room answers to)."""
+
+_PLACELESS = frozenset({"person", "weather"})
+"""Domains not in any room: an area said or the request's area does not narrow them."""
 
 _VERB_DOMAINS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"\b(un)?lock(ed)?\b"), ("lock",)),
@@ -59,9 +94,15 @@ _ALL_RE = re.compile(r"\b(all|every|everything|whole (house|home|flat|apartment)
 _HERE_RE = re.compile(r"\b(in here|here|this room)\b")
 
 
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+    " seventeen eighteen nineteen twenty".split())}  # fmt: skip
+
+
 def normalise(text: str) -> str:
+    """Lower case, letters and digits, no leading filler; number words as digits ("bedroom one" = "bedroom 1")."""
     text = text.lower().replace("'s ", " ").replace("’s ", " ")
-    words = re.sub(r"[^a-z0-9 ]+", " ", text).split()
+    words = [_NUMBER_WORDS.get(w, w) for w in re.sub(r"[^a-z0-9 ]+", " ", text).split()]
     while words and words[0] in _FILLER:
         words.pop(0)
     return " ".join(words)
@@ -145,12 +186,26 @@ def kind_words(text: str) -> tuple[set[str], set[str]]:
     domains: set[str] = set()
     classes: set[str] = set()
     lowered = " " + normalise(text) + " "
-    for word, (word_domains, device_class) in DOMAIN_WORDS.items():
+    for word, (word_domains, word_classes) in DOMAIN_WORDS.items():
         if f" {word} " in lowered:
             domains.update(word_domains)
-            if device_class:
-                classes.add(device_class)
+            classes.update(word_classes)
     return domains, classes
+
+
+def kind_classes(text: str, domains: set[str]) -> set[str]:
+    """Device classes named in ``text`` by words of a kind among ``domains``."""
+    lowered = " " + normalise(text) + " "
+    return {c for word, (word_domains, word_classes) in DOMAIN_WORDS.items()
+            if f" {word} " in lowered and set(word_domains) & domains for c in word_classes}  # fmt: skip
+
+
+def only_kind_words(text: str) -> bool:
+    """True when ``text`` says nothing but kinds of device ("the heating", "lights"): no name in it."""
+    rest = f" {normalise(text)} "
+    for word in sorted(DOMAIN_WORDS, key=len, reverse=True):
+        rest = rest.replace(f" {word} ", " ")
+    return bool(normalise(text)) and not [w for w in rest.split() if w not in _FILLER]
 
 
 def _device_names(device: Device) -> list[str]:
@@ -164,6 +219,15 @@ def _device_names(device: Device) -> list[str]:
             if words and len(words) < len(normalise(name).split()) and " ".join(words) not in DOMAIN_WORDS:
                 names.append(" ".join(words))  # but not "door" for the Garage Door: that is any door
     return names
+
+
+def _containing(spoken: str, devices: list[Device]) -> list[Device]:
+    """Devices with a name holding every word of ``spoken`` (two or more), in order."""
+    words = [w for w in normalise(spoken).split() if w not in _FILLER]
+    if len(words) < 2:
+        return []
+    pattern = re.compile(r"\b" + r"\b.*\b".join(map(re.escape, words)) + r"\b")
+    return [d for d in devices if any(pattern.search(normalise(n)) for n in (d.name, *d.aliases))]
 
 
 class Resolver:
@@ -202,16 +266,27 @@ class Resolver:
         for ranking in scored:
             for score, key in ranking:
                 best[key] = max(score, best.get(key, 0.0))
-        exact = bool(scored and scored[0] and scored[0][0][0] >= 100.0)
+        said_exactly = [(len(normalise(v).split()), [k for s, k in ranking if s >= 100.0])
+                        for v, ranking in zip(variants, scored)]  # fmt: skip
+        if longest := max((n for n, keys in said_exactly if keys), default=0):
+            # the longest name said exactly: "the front door lock" + "battery" is the Front Door Lock Battery
+            keys = dict.fromkeys(k for n, found in said_exactly if n == longest for k in found)
+            resolution = self._one_of([self.registry.device(k) for k in keys], scope, context_area)
+            resolution.exact = True
+            return resolution
         for ranking in scored[1:]:
             # the span with the next words clearly names one device ("living room" + "lamb": the Living Room
             # Lamp, not the Living Room TV), and the span alone named none exactly
-            if not exact and ranking and ranking[0][0] >= MATCH_THRESHOLD + 5 and (
+            if ranking and ranking[0][0] >= MATCH_THRESHOLD + 5 and (
                     len(ranking) == 1 or ranking[1][0] < ranking[0][0] - 2 * TIE_MARGIN):  # fmt: skip
                 resolution = Resolution(devices=[self.registry.device(ranking[0][1])], scope=scope)
                 resolution.exact = ranking[0][0] >= 100.0
                 return resolution
         good = sorted(((s, k) for k, s in best.items() if s >= MATCH_THRESHOLD), reverse=True)
+        if not good and not match_area(self.registry, variants[0]) and not only_kind_words(variants[0]) \
+                and (inside := _containing(variants[0], candidates)):
+            # every word said, in order, inside one name ("the tv speaker": the Smart TV Speaker, not the TV)
+            return self._one_of(inside, scope, context_area)
         if not good:
             if domains and (other := self.by_name(variants, set(), scope, context_area)).devices:
                 # "start the coffee machine" heard as a vacuum command: the device exists, the action does not fit
@@ -246,10 +321,12 @@ class Resolver:
             if domains and device.domain not in domains:
                 continue
             given = {normalise(n) for n in (device.name, *device.aliases)}
+            own = normalise(device.name)
             for name in _device_names(device):
                 name = normalise(name)
-                if not name or name in DOMAIN_WORDS or f" {name} " not in padded:
-                    continue
+                if not name or (name in DOMAIN_WORDS and name != own and name not in _CALLED_KINDS) \
+                        or f" {name} " not in padded:
+                    continue  # an alias like "heating" is a kind of device; a device called "Lamp" is that lamp
                 if name not in given and len(name.split()) < 2:
                     continue  # "heater" left of "Office Heater" once the area is taken out: too vague
                 if scope.areas and scope.spoken and not scope.whole_home and device.area not in scope.areas \
@@ -282,7 +359,8 @@ class Resolver:
             devices += [d for d in one.devices if d not in devices]
         return Resolution(devices=devices, scope=scope)
 
-    def by_kind(self, text: str, domains: set[str], classes: set[str], scope: Scope) -> Resolution:
+    def by_kind(self, text: str, domains: set[str], classes: set[str], scope: Scope,
+                prefer: tuple[str, ...] = ()) -> Resolution:  # fmt: skip
         devices = [d for d in self.registry.devices if d.domain in domains]
         if classes:
             classed = [d for d in devices if d.device_class in classes]
@@ -290,18 +368,67 @@ class Resolver:
         everywhere = devices
         if not scope.whole_home:
             devices = self.registry.in_areas(devices, scope.areas)
+            devices += [d for d in everywhere if d.domain in _PLACELESS and d not in devices]
         if not devices and not scope.spoken and len(everywhere) == 1:
             # Nothing of that kind here, but exactly one in the home ("open the garage" from the kitchen).
             devices = everywhere
         if not devices and not scope.spoken and len(everywhere) > 1:
-            names = " or ".join(d.name for d in everywhere[:4])
-            return Resolution(scope=scope, problem="ambiguous", reply=f"Which one do you mean: {names}?")
+            # Several in the home, none here: the one called by the very word said ("the AC"), else the one in
+            # a state the intent prefers ("pause the music": the one playing), else ask.
+            chosen = self._called(text, everywhere) or self._in_state(everywhere, prefer)
+            if len(chosen) != 1:
+                names = " or ".join(d.name for d in everywhere[:4])
+                return Resolution(scope=scope, problem="ambiguous", reply=f"Which one do you mean: {names}?")
+            devices = chosen
         if not devices:
             where = (f" on the {scope.floor}" if scope.floor else
                      f" in the {scope.areas[0]}" if len(scope.areas) == 1 else "")  # fmt: skip
             kind = _kind_word(domains, classes)
             return Resolution(scope=scope, problem="no_target", reply=f"Sorry, there are no {kind}{where}.")
         return Resolution(devices=devices, scope=scope, generic=True)
+
+    def _called(self, text: str, devices: list[Device]) -> list[Device]:
+        """Those whose own name or alias is a kind word said ("turn on the AC": the one called AC)."""
+        said = f" {normalise(text)} "
+        return [d for d in devices if any(
+            (n := normalise(name)) in DOMAIN_WORDS and f" {n} " in said for name in (d.name, *d.aliases))]  # fmt: skip
+
+    def _in_state(self, devices: list[Device], prefer: tuple[str, ...]) -> list[Device]:
+        for state in prefer:
+            found = [d for d in devices if self.registry.state(d.id).get("state") == state]
+            if found:
+                return found
+        return []
+
+    def by_purpose(self, text: str, domains: set[str], scope: Scope, context_area: str | None) -> Resolution | None:
+        """The device for what the words are for ("a latte": the coffee machine; "boil some water": the kettle),
+        by the device words of PURPOSES at the end of its name or alias; None when none fits."""
+        said = f" {normalise(text)} "
+        wanted = {w for purpose, words in PURPOSES.items() if f" {purpose} " in said for w in words}
+        if not wanted:
+            return None
+        found = [d for d in self.registry.devices if (not domains or d.domain in domains) and any(
+            f" {normalise(n)}".endswith(f" {w}") for n in (d.name, *d.aliases) for w in wanted)]  # fmt: skip
+        return self._one_of(found, scope, context_area) if found else None
+
+    def by_loose_name(self, text: str, domains: set[str], scope: Scope, context_area: str | None,
+                      unique: bool = False) -> Resolution | None:  # fmt: skip
+        """A scene or script by the distinctive words of its name ("movie time": Movie Night; "cinema": its
+        alias Cinema Mode). ``unique``: only when one scores best (the words are a whole sentence, not a name)."""
+        said = _distinctive(text)
+        scored: list[tuple[int, Device]] = []
+        for device in self.registry.devices:
+            if device.domain in ("scene", "script") and device.domain in domains:
+                words: set[str] = set().union(*(_distinctive(n) for n in (device.name, *device.aliases)))
+                if said & words:
+                    scored.append((len(said & words), device))
+        if not scored:
+            return None
+        best = max(score for score, _ in scored)
+        top = [d for score, d in scored if score == best]
+        if unique and len(top) > 1:
+            return None
+        return self._one_of(top, scope, context_area)
 
     def resolve(
         self,
@@ -313,10 +440,12 @@ class Resolver:
         domains: set[str],
         default_domains: set[str],
         context_area: str | None,
+        prefer: tuple[str, ...] = (),
     ) -> Resolution:
         """Devices the request is about. ``name`` is the spoken name (or variants of it); ``domains`` are
         those the intent can act on; ``default_domains`` apply when the sentence names no kind of device
-        ("turn on the kitchen")."""
+        ("turn on the kitchen"); ``prefer``: states that pick one of several devices of a kind when none is
+        in the request's area."""
         variants = [name] if isinstance(name, str) else list(name or [])
         scope = self.scope(text, area, floor, context_area)
         mentioned = self.mentions(text, domains, scope, context_area)
@@ -337,10 +466,19 @@ class Resolver:
         span_classes: set[str] = set()
         if variants:
             named = self.by_name(variants, domains, scope, context_area)
-            if named.problem != "no_target":
+            if named.problem not in ("no_target", "unsupported"):
                 return named
             if mentioned is not None:
                 return mentioned
+            # the words name nothing this intent acts on: what they are for ("coffee"; "boil some water", not the
+            # weather it sounds like), a scene's loose name ("movie time")
+            loose = self.by_purpose(variants[0], domains, scope, context_area) or \
+                self.by_purpose(text, domains, scope, context_area) or \
+                self.by_loose_name(variants[0], domains, scope, context_area)  # fmt: skip
+            if loose is not None:
+                return loose
+            if named.problem == "unsupported":
+                return named
             span_domains, span_classes = kind_words(variants[0])
             span_area = match_area(self.registry, variants[0])
             next_kinds = kind_words(variants[1])[0] if len(variants) > 1 else set()
@@ -349,6 +487,8 @@ class Resolver:
                     scope = Scope(areas=[span_area], spoken=True)
                 if not span_domains & domains:
                     span_domains = default_domains
+            elif span_domains and only_kind_words(variants[0]):
+                pass  # "the heating" tagged as a name, and nothing is called that: the kind, found below
             elif span_domains or next_kinds:
                 return named  # "the porch light", "the shed door": a device this home does not have
             else:
@@ -359,9 +499,25 @@ class Resolver:
                     return named
         elif mentioned is not None:
             return mentioned
-        kinds, classes = kind_words(text)
-        kinds |= span_domains
-        classes |= span_classes
+        elif not kind_words(text)[0] and not scope.spoken:
+            # no name, no kind of device: what the sentence is for ("make me a latte"), a scene ("movie time")
+            loose = self.by_purpose(text, domains, scope, context_area) or \
+                self.by_loose_name(text, domains, scope, context_area, unique=True)  # fmt: skip
+            if loose is not None:
+                return loose
+        if mentioned is None and not span_domains and (elsewhere := self.mentions(text, set(), scope, context_area)):
+            # a device said word for word that this intent cannot act on ("send the robot mower to its dock" as a
+            # vacuum command): its words are not a kind of device ("robot"), and unless the rest of the sentence
+            # names a kind this intent acts on, it is that device, and it cannot do this
+            rest = f" {normalise(text)} "
+            for device in elsewhere.devices:
+                for name in sorted(map(normalise, (device.name, *device.aliases)), key=len, reverse=True):
+                    rest = rest.replace(f" {name} ", " ")
+            if elsewhere.devices and not kind_words(rest)[0] & domains:
+                return Resolution(scope=scope, problem="unsupported",
+                                  reply=f"Sorry, {elsewhere.devices[0].name} can't do that.")  # fmt: skip
+            text = rest.strip()
+        kinds = kind_words(text)[0] | span_domains
         for pattern, verb_domains in _VERB_DOMAINS:
             if pattern.search(text.lower()):
                 # "open the door": a door that opens, not a lock ("open the garish door" must not lock)
@@ -372,16 +528,31 @@ class Resolver:
             wanted = default_domains & domains or domains
         if scope.spoken and not scope.areas:
             return Resolution(scope=scope, problem="no_target", reply=f"Sorry, I don't know an area called {area or floor}.")
-        return self.by_kind(text, wanted, classes, scope)
+        # classes of the kinds wanted only: "humidity" says nothing about which thermostat
+        classes = kind_classes(text, wanted) | (kind_classes(variants[0], wanted) if span_classes else set())
+        return self.by_kind(text, wanted, classes, scope, prefer)
+
+
+_NOT_DISTINCTIVE = frozenset({"scene", "mode", "time", "script", "routine", "turn", "on", "off", "start", "run",
+                              "activate", "set", "switch", "it", "is", "its", "let", "lets", "go", "do", "me", "i",
+                              "want", "to", "for", "and", "up", "now", "put", "get", "make", "please", "we", "are"})  # fmt: skip
+
+
+def _distinctive(text: str) -> set[str]:
+    return {w for w in normalise(text).split() if len(w) > 2 and w not in _FILLER and w not in _NOT_DISTINCTIVE}
 
 
 _KIND_NAMES = {"light": "lights", "fan": "fans", "cover": "covers", "lock": "locks", "climate": "thermostats",
                "media_player": "media players", "vacuum": "vacuums", "valve": "valves", "switch": "switches",
-               "sensor": "sensors", "binary_sensor": "sensors", "scene": "scenes", "todo": "lists"}  # fmt: skip
+               "sensor": "sensors", "binary_sensor": "sensors", "scene": "scenes", "todo": "lists",
+               "alarm_control_panel": "alarm panels", "lawn_mower": "lawn mowers", "person": "people",
+               "weather": "weather sources", "button": "buttons", "input_boolean": "switches", "script": "scripts"}  # fmt: skip
 
 
 def _kind_word(domains: set[str], classes: set[str]) -> str:
     if classes:
-        return " or ".join(sorted(f"{c}s" for c in classes))
+        sensor = bool(domains & {"sensor", "binary_sensor"}) and not domains & {"cover", "lock"}
+        return " or ".join(sorted(f"{c.replace('_', ' ')} sensors" if sensor else f"{c.replace('_', ' ')}s"
+                                  for c in classes))  # fmt: skip
     names = sorted({_KIND_NAMES.get(d, d) for d in domains})
     return " or ".join(names) if len(names) <= 2 else "such devices"
