@@ -146,7 +146,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
             return run_corpus_eval(config, load_understanding(config, base), split, args)
         args.data = str(REPO_ROOT / "tests" / "data" / "handwritten.jsonl")
-    if Path(args.data).is_dir() or Path(args.data).parent.name == "eval":
+    if Path(args.data).is_dir() or Path(args.data).parent.name in ("eval", "holdout"):
         from .tools.evaluate import run_corpus_eval
 
         paths = sorted(Path(args.data).glob("*.jsonl")) if Path(args.data).is_dir() else [Path(args.data)]

@@ -1,7 +1,9 @@
 """The written corpus: natural commands by many writers (a large language model in personas), labelled.
 
 ``corpus/train/*.jsonl`` is training data; ``corpus/eval/*.jsonl`` is the evaluation split, written by other
-writers with other personas, and is never trained on. ``corpus/prompts/`` holds the briefs that made them.
+writers with other personas, and is never trained on; ``corpus/holdout/*.jsonl`` is a second evaluation split by
+yet other writers, whose failures nobody on the project reads (so it stays unseen). ``corpus/prompts/`` holds the
+briefs that made them.
 
 Every line is checked before it is used (``python -m assistant.train.corpus check FILE...``):
 
@@ -181,14 +183,15 @@ def key(text: str) -> str:
 
 def load(split: str, *, strict: bool = False) -> list[Line]:
     """The checked lines of a split; bad lines are dropped (or raise, with strict)."""
-    home = evaluation_home() if split == "eval" else frozenset()
-    lines = list(read(files(split), evaluation=split == "eval", home=home))
+    evaluation = split in ("eval", "holdout")
+    home = evaluation_home() if evaluation else frozenset()
+    lines = list(read(files(split), evaluation=evaluation, home=home))
     bad = [line for line in lines if line.errors]
     if bad and strict:
         raise ValueError(f"{len(bad)} bad corpus lines, first: {bad[0].source}: {bad[0].errors}")
     seen: set[str] = set()
-    if split == "train":  # the evaluation split is never trained on, not even a short line both wrote
-        seen = {key(line.text) for line in read(files("eval"))}
+    if split == "train":  # the evaluation splits are never trained on, not even a short line both wrote
+        seen = {key(line.text) for line in read(files("eval") + files("holdout"))}
     kept = []
     for line in lines:
         if not line.errors and key(line.text) not in seen:
@@ -206,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("stats", help="counts per split, kind, intent and writer")
     args = parser.parse_args(argv)
     if args.command == "stats":
-        for split in ("train", "eval"):
+        for split in ("train", "eval", "holdout"):
             lines = load(split)
             kinds = Counter(line.kind for line in lines)
             writers = Counter(line.source.split("-")[0] for line in lines)
@@ -214,12 +217,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{split}: {len(lines)} lines; kinds {dict(kinds)}; writers {dict(writers)}")
             print("  " + ", ".join(f"{k} {v}" for k, v in sorted(labels.items())))
         return 0
-    paths = args.files or files("train") + files("eval")
+    paths = args.files or files("train") + files("eval") + files("holdout")
     home = evaluation_home()
     failures = 0
     seen: Counter[str] = Counter()
     for path in paths:
-        evaluation = args.eval or path.parent.name == "eval"
+        evaluation = args.eval or path.parent.name in ("eval", "holdout")
         for line in read([path], evaluation=evaluation, home=home):
             problems = list(line.errors)
             seen[key(line.text)] += 1
