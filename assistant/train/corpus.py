@@ -244,11 +244,13 @@ _OWN = re.compile(r"[^\W\d_]+")
 _NOT_OWN = frozenset("the a an my our all both too also as well please in on of for to at and then".split())
 
 
-def _type_word(value: str) -> bool:
-    """A device *type* ("lights", "the tv"): the templates never tag those as names, nor do we here."""
-    from assistant.train.pools import TYPE_WORDS
+_GENERIC = frozenset({"light", "lights", "lighting", "bulb", "bulbs", "lamps", "lightbulbs", "everything"})
 
-    return re.sub(r"^(the|my|our|all the|all)\s+", "", value.lower()) in TYPE_WORDS
+
+def _type_word(value: str) -> bool:
+    """The lights in general ("the lights", "all the lamps"): where, not which, so not a name, as in the
+    templates. Other device words ("the heater", "the tv") stay names: they pick a device out."""
+    return re.sub(r"^(the|my|our|all the|all)\s+", "", value.lower()) in _GENERIC
 
 
 def examples(lines: Iterable[Line]) -> list[Any]:

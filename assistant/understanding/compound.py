@@ -39,6 +39,11 @@ _COMMAND_START = frozenset(
     "tell announce broadcast boil brew heat cool warm chill crank bump kill cut enable disable change adjust give "
     "what what's whats which is are how how's where where's who who's when does do has any".split())
 _PARTICLES = frozenset({"on", "off", "up", "down"})
+_NOT_DEVICE = frozenset("the a an my our all both too also as well please in on of for to at and".split())
+_TRAILING = re.compile(r"[\s,]+(?:and|then|and then)$", re.I)
+_VALUES = frozenset("to at by degrees degree percent per cent half full max maximum min minimum zero one two three four "
+                    "five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty sixty seventy eighty "
+                    "ninety hundred".split())
 
 
 def starts_like_command(part: str) -> bool:
@@ -57,16 +62,16 @@ def split(text: str, protected: Sequence[tuple[int, int]] = (),
     parts: list[str] = []
     begin = 0
     for i, cut in enumerate(cuts):
-        left = text[begin:cut.start()].strip(" ,;.")
+        left = _TRAILING.sub("", text[begin:cut.start()].strip(" ,;."))
         right = text[cut.end():cuts[i + 1].start() if i + 1 < len(cuts) else len(text)].strip(" ,;.")
         if not left or _FILLER.match(left):
             begin = cut.end()  # "ok, turn on the light"
         elif _DANGLING.search(left) or right.casefold().startswith(left.casefold()):
             begin = cut.end()  # a false start: "turn on the, turn on the living room lamp"
-        elif is_command(left) and is_command(right):
+        elif is_command(left) and is_command(_PREFIX.sub("", right)):
             parts.append(left)
             begin = cut.end()
-    last = text[begin:].strip(" ,;.")
+    last = _PREFIX.sub("", text[begin:].strip(" ,;.")) if parts else text[begin:].strip(" ,;.")
     if last and not (parts and _FILLER.match(last)):  # "turn it off, please"
         parts.append(last)
     return parts or [text]
@@ -76,16 +81,14 @@ _DEVICE_WORDS = frozenset(
     "light lights lamp lamps bulb bulbs fan fans heater heating tv telly television speaker speakers radio music door "
     "doors blind blinds curtain curtains shade shades shutter shutters window windows plug plugs socket "
     "switches thermostat radiator ac aircon vacuum robot hoover mower sprinkler valve kettle alarm one ones "
-    "room rooms floor upstairs downstairs outside inside here there everything everywhere".split())
+    "room rooms floor upstairs downstairs outside inside here there everything everywhere timer timers".split())
 
 
 _VERBS = frozenset("lock unlock switch turn open close shut set start stop play pause resume dim brighten run arm "
                    "disarm mute unmute clean mow boil make heat cool raise lower activate press".split())
 
 
-def has_own_words(part: str, registry: Registry) -> bool:
-    """Whether a part says more than which device or where: "the lights", "the fan in the office", "the
-    bedroom too" say only where, and borrow the verb of the part before."""
+def _device_words(registry: Registry) -> set[str]:
     known = set(_DEVICE_WORDS)
     for device in registry.devices:
         for words in (device.name, *device.aliases, device.area or ""):
@@ -93,8 +96,21 @@ def has_own_words(part: str, registry: Registry) -> bool:
     for area in registry.areas:
         for words in (area.name, *area.aliases):
             known.update(words.casefold().split())
+    return known - _VERBS - _PARTICLES - _VALUES - _NOT_DEVICE
+
+
+def names_a_device(part: str, registry: Registry) -> bool:
+    """Whether a part says which device or where ("the radiator to 18" does; "25 percent" does not)."""
+    known = _device_words(registry)
+    return any(w.casefold() in known for w in _OWN_WORDS.findall(part))
+
+
+def has_own_words(part: str, registry: Registry, values: frozenset[str] = frozenset()) -> bool:
+    """Whether a part says more than which device or where: "the lights", "the fan in the office", "the
+    bedroom too" say only where, and borrow the verb of the part before."""
+    known = _device_words(registry)
     known -= _VERBS  # "Front Door Lock" is a name, but "lock" is still a verb
-    known |= _PARTICLES  # "the telly on": which device, and which way
+    known |= _PARTICLES | _VALUES | values  # "the telly on", "Bedroom Radiator 17 degrees": which device, how
     return any(w.casefold() not in known for w in _OWN_WORDS.findall(part))
 
 

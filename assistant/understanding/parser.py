@@ -29,7 +29,7 @@ MAX_TEXT_CHARS = 400
 __all__ = ["Context", "Previous", "Understander", "MAX_TEXT_CHARS"]
 
 _ON_OFF_RE = re.compile(r"\b(turn|switch|shut|put|flip)\s+(?:it|them|that|those|this|these)\s+(?:back\s+)?(on|off)\b", re.I)
-_PRONOUN_RE = re.compile(r"\b(it|them|that|those|this|these)\b", re.I)
+_PRONOUN_RE = re.compile(r"\b(it|its|them|their|that|those|this|these)\b", re.I)
 _FOLLOW_UP_RE = re.compile(r"^(and|also|same|now|then)\b|\b(too|as well|also)[.!?]*$", re.I)
 _STEP_LABELS = {("HassLightSet", "brightness_step"): ("LightBrighter", "LightDimmer"),
                 ("HassClimateSetTemperature", "temperature_step"): ("ClimateWarmer", "ClimateCooler"),
@@ -66,15 +66,17 @@ class Understander:
             return Parse(text=cleaned[:MAX_TEXT_CHARS], intent=None, confidence=0.0, reply=NOT_UNDERSTOOD,
                          outcome="rejected", timings_ms=timings)  # fmt: skip
         prediction = join_split_names(self.model.predict(cleaned), cleaned)
+        values = frozenset(w.casefold() for s in prediction.spans for w in re.findall(r"[^\W\d_]+", s.text))
         parts = compound.split(cleaned, [(s.start, s.start + len(s.text.rstrip(" ,;.!?"))) for s in prediction.spans],
                                lambda part: compound.starts_like_command(part)
-                               or not compound.has_own_words(part, registry))  # fmt: skip
+                               or (not compound.has_own_words(part, registry, values)
+                                   and compound.names_a_device(part, registry)))  # fmt: skip
         if len(parts) < 2:
             return self._parse_one(cleaned, registry, context, started, prediction)
-        return self._parse_parts(cleaned, parts, registry, context, started)
+        return self._parse_parts(cleaned, parts, registry, context, started, values)
 
     def _parse_parts(self, text: str, parts: list[str], registry: Registry, context: Context,
-                     started: float) -> Parse:  # fmt: skip
+                     started: float, values: frozenset[str]) -> Parse:  # fmt: skip
         """Several commands: each part on its own, or as a follow-up of the one before when it only names
         devices ("turn off the tv and the lights"); all understood, or nothing done."""
         results: list[Parse] = []
@@ -83,7 +85,7 @@ class Understander:
         for i, part in enumerate(parts):
             prediction = join_split_names(self.model.predict(part), part)
             here = context if not results else replace(context, previous=Previous.of(results[-1]))
-            own_words = compound.has_own_words(part, registry)
+            own_words = compound.has_own_words(part, registry, values)
             own_particle = compound.particle(part)
             alone = None
             if not results or own_words:
@@ -102,9 +104,14 @@ class Understander:
                 follow = self._parse_one(f"and {part}", registry, here, time.perf_counter(), follow=True,
                                          said=f"{results[-1].text} and {part}")  # the verb it borrows counts
                 follow = replace(follow, text=part)
-                if _understood(follow):
+                if _understood(follow) and follow.outcome in compound.OK_OUTCOMES:
                     results.append(follow)
                     continue
+                if alone is None:  # "..., the radiator to 18": a command of its own after all
+                    alone = self._parse_one(part, registry, here, time.perf_counter(), prediction)
+                    if _understood(alone) and alone.outcome in compound.OK_OUTCOMES:
+                        results.append(replace(alone, text=part))
+                        continue
             best = follow if follow is not None and follow.intent is not None else alone
             results.append(best or Parse(text=part, intent=None, confidence=prediction.confidence,
                                          reply=NOT_UNDERSTOOD, outcome="rejected"))  # fmt: skip
