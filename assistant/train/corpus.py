@@ -261,6 +261,7 @@ def examples(lines: Iterable[Line]) -> list[Any]:
     from assistant.train.data import Example
     from assistant.understanding.compound import split
 
+    held = {key(line.text) for line in read(files("eval") + files("holdout"))}  # never trained on, parts neither
     out = []
     for line in lines:
         writer = line.source.split("-")[0]
@@ -270,7 +271,7 @@ def examples(lines: Iterable[Line]) -> list[Any]:
             out.append(Example(line.text, command.label, spans, f"corpus:{writer}", "corpus"))
             continue
         spans_all = [s for c in line.commands for s in c.spans]
-        parts = split(line.text, [(a, b) for a, b, _ in spans_all])
+        parts = split(line.text, [(a, b) for a, b, _ in spans_all], lambda _part: True)  # the labels say how many
         if len(parts) != len(line.commands):
             continue  # cut differently from the labels: not used rather than guessed
         at = 0
@@ -289,4 +290,4 @@ def examples(lines: Iterable[Line]) -> list[Any]:
                 continue  # "and the lights": no verb of its own
             kept = [s for s in inside if not (s[2] == "name" and _type_word(part[s[0]:s[1]]))]
             out.append(Example(part, command.label, kept, f"corpus:{writer}", "corpus"))
-    return out
+    return [e for e in out if key(e.text) not in held]

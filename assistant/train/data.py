@@ -542,7 +542,7 @@ class DataConfig:
     seed: int = 13
     per_intent: int = 2500  # target train+test examples per intent label
     ha_share: float = 0.4  # of an intent's examples, from HA templates when both sources exist
-    ood_share: float = 0.25
+    ood_share: float = 0.3
     salad_share: float = 0.1  # of OOD
     test_template_frac: float = 0.12
     aug_level: float = 1.0

@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--train-info", default=None, help="train_info.json written with --weights (for the metadata)")
     g.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
     g.add_argument("--layers", type=int, default=6, help="encoder layers kept of the base's 6 (evenly spaced)")
-    g.add_argument("--vocab-top", type=int, default=8000,
+    g.add_argument("--vocab-top", type=int, default=4000,
                    help="vocabulary: the N most frequent word pieces + those the data uses (-1: the whole 30,522)")
 
 

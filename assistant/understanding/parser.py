@@ -177,8 +177,11 @@ class Understander:
             timings["total"] = _ms(started)
             return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
                          reply=NOT_SURE, outcome="unsure", timings_ms=timings)  # fmt: skip
-        if intent == "HassListAddItem" and len(outcome.targets) == 1 and is_shopping_list(outcome.targets[0]):
-            intent = "HassShoppingListAddItem"  # HA's own intent for "add X to my shopping list"
+        if len(outcome.targets) == 1 and is_shopping_list(outcome.targets[0]):  # HA's own intents for the shopping list
+            intent = {"HassListAddItem": "HassShoppingListAddItem",
+                      "HassListCompleteItem": "HassShoppingListCompleteItem"}.get(intent, intent)  # fmt: skip
+        if intent == "HassFanSetSpeed" and outcome.targets and all(d.domain == "valve" for d in outcome.targets):
+            intent = "HassSetPosition"  # a valve "to 50%" is opened that far: say what was done
         actions = tuple(outcome.actions)
         pending: tuple[Action, ...] = ()
         question = self._confirmation(intent, outcome, registry)
@@ -219,8 +222,9 @@ class Understander:
                 sensitive.append(device)
         if not sensitive:
             return None
-        verb = {"HassTurnOff": "unlock" if sensitive[0].domain == "lock" else "turn off",
-                "HassTurnOn": "open" if sensitive[0].domain == "cover" else "turn on"}.get(intent, "change")  # fmt: skip
+        domain = sensitive[0].domain
+        verb = {"HassTurnOff": {"lock": "unlock", "alarm_control_panel": "disarm"}.get(domain, "turn off"),
+                "HassTurnOn": {"cover": "open", "alarm_control_panel": "arm"}.get(domain, "turn on")}.get(intent, "change")  # fmt: skip
         return confirm_question(verb, sensitive)
 
 
