@@ -244,13 +244,12 @@ _OWN = re.compile(r"[^\W\d_]+")
 _NOT_OWN = frozenset("the a an my our all both too also as well please in on of for to at and then".split())
 
 
-_GENERIC = frozenset({"light", "lights", "lighting", "bulb", "bulbs", "lamps", "lightbulbs", "everything"})
-
-
 def _type_word(value: str) -> bool:
-    """The lights in general ("the lights", "all the lamps"): where, not which, so not a name, as in the
-    templates. Other device words ("the heater", "the tv") stay names: they pick a device out."""
-    return re.sub(r"^(the|my|our|all the|all)\s+", "", value.lower()) in _GENERIC
+    """The lights in general ("the lights", "the heating"): where, not which, so not a name (the runtime drops
+    such names too, :func:`assistant.understanding.recognise.is_generic_name`)."""
+    from assistant.understanding.recognise import is_generic_name
+
+    return is_generic_name(value)
 
 
 def examples(lines: Iterable[Line]) -> list[Any]:

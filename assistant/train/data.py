@@ -70,6 +70,8 @@ OWN_LISTS: dict[str, tuple[Callable[[], str], str | None]] = {
     "timer_name": (P.timer_name, "name"), "state_onoff": (lambda: random.choice(STATE_ONOFF), "state"),
     "state_lock": (lambda: random.choice(STATE_LOCK), "state"), "state_open": (lambda: random.choice(STATE_OPEN), "state"),
     "state_any": (lambda: random.choice(STATE_ANY), "state"),
+    "button": (lambda: random.choice(P.BUTTONS), "name"), "alarm": (lambda: random.choice(P.ALARMS), "name"),
+    "mode": (lambda: random.choice(P.MODES), "name"),
 }
 
 _PEOPLE = ["mom", "dad", "john", "sarah", "alex", "emma", "my boss", "grandma", "the plumber", "dr smith", "mike",

@@ -545,3 +545,11 @@ def message_value() -> str:
 
 def query_value() -> str:
     return random.choice(QUERIES)
+
+BUTTONS = ["restart router", "router restart", "doorbell chime", "doorbell", "garage button", "reboot modem",
+           "modem reboot", "identify", "reset filter", "filter reset", "descale", "test siren", "gate opener",
+           "chime", "panic button", "scene button", "restart", "update button"]
+ALARMS = ["alarm", "house alarm", "security system", "burglar alarm", "alarm system", "home security",
+          "security alarm", "alarm panel", "perimeter alarm", "garage alarm"]
+MODES = ["guest mode", "vacation mode", "party mode", "away mode", "night mode", "holiday mode", "quiet mode",
+         "do not disturb", "sleep mode", "eco mode", "movie mode switch", "kids mode", "cleaning mode"]

@@ -17,7 +17,7 @@ from ..core.messages import Action, Parse
 from ..devices import Registry
 from . import compound, polarity, schema
 from .context import Context, Previous
-from .model import NluModel, Prediction
+from .model import NluModel, Prediction, Span
 from .plan import INTENTS, Outcome, Request, is_shopping_list
 from .recognise import clean_text, join_split_names, name_variants, normalise_slots
 from .replies import NOT_SURE, NOT_UNDERSTOOD, confirm_question, opposite_question
@@ -29,6 +29,12 @@ MAX_TEXT_CHARS = 400
 __all__ = ["Context", "Previous", "Understander", "MAX_TEXT_CHARS"]
 
 _ON_OFF_RE = re.compile(r"\b(turn|switch|shut|put|flip)\s+(?:it|them|that|those|this|these)\s+(?:back\s+)?(on|off)\b", re.I)
+_OBJECT_PRONOUN_RE = re.compile(r"\b(?:it|them|its|their)\b(?!'|\s+(?:is|was|gets?|feels?|looks?)\b)", re.I)
+_ACTS_ON_DEVICES = frozenset({"HassTurnOn", "HassTurnOff", "HassLightSet", "HassSetPosition", "HassFanSetSpeed",
+                              "HassClimateSetTemperature", "HassClimateSetFanMode", "HassSetVolume",
+                              "HassSetVolumeRelative"})  # fmt: skip
+_DUMMY_IT_RE = re.compile(r"\b(?:make|get|keep|have)\s+it\b", re.I)  # "make it warmer": the room, not a device
+WHICH_DEVICE = "Sorry, which device do you mean?"
 _PRONOUN_RE = re.compile(r"\b(it|its|them|their|that|those|this|these)\b", re.I)
 _FOLLOW_UP_RE = re.compile(r"^(and|also|same|now|then)\b|\b(too|as well|also)[.!?]*$", re.I)
 _STEP_LABELS = {("HassLightSet", "brightness_step"): ("LightBrighter", "LightDimmer"),
@@ -144,6 +150,7 @@ class Understander:
             timings["total"] = _ms(started)
             return Parse(text=cleaned, intent=None, confidence=prediction.confidence, reply=NOT_UNDERSTOOD,
                          outcome="rejected", timings_ms=timings)  # fmt: skip
+        prediction = _unknown_area_into_name(prediction, cleaned, registry)
         slots, spans = normalise_slots(prediction, label, cleaned)
         if follow_up and previous is not None:
             slots = {**{k: v for k, v in previous.slots.items() if k not in _DEVICE_SLOTS}, **slots}
@@ -158,6 +165,12 @@ class Understander:
         spoken_device = any(k in spans for k in _DEVICE_SLOTS)
         if previous is not None and not spoken_device and _PRONOUN_RE.search(cleaned):
             request.previous_targets = previous.targets
+        if not spoken_device and not request.previous_targets and context.area is None \
+                and _OBJECT_PRONOUN_RE.search(cleaned) and not _DUMMY_IT_RE.search(cleaned) and intent in _ACTS_ON_DEVICES:
+            # "turn it off" with nothing said before: "it" is no device, and guessing one would act on it
+            timings["total"] = _ms(started)
+            return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
+                         reply=WHICH_DEVICE, outcome="no_target", timings_ms=timings)  # fmt: skip
         outcome = INTENTS[intent].handle(request, INTENTS[intent])
         if outcome.actions and not from_context and prediction.confidence < self.settings.min_confidence_to_act:
             # sure enough to say what it heard, not to act on it ("Ok, Raspy" heard as "dim the lights")
@@ -226,6 +239,25 @@ class Understander:
         verb = {"HassTurnOff": {"lock": "unlock", "alarm_control_panel": "disarm"}.get(domain, "turn off"),
                 "HassTurnOn": {"cover": "open", "alarm_control_panel": "arm"}.get(domain, "turn on")}.get(intent, "change")  # fmt: skip
         return confirm_question(verb, sensitive)
+
+
+def _unknown_area_into_name(prediction: Prediction, text: str, registry: Registry) -> Prediction:
+    """An area right before a name that names nothing by itself is part of that name: the tagger cut "living |
+    room lamb" or "Living Room | Lamb" (a misheard "living room lamp") in two."""
+    spans = list(prediction.spans)
+    names = {n.casefold() for d in registry.devices for n in (d.name, *d.aliases)}
+    for i in range(len(spans) - 1):
+        area, name = spans[i], spans[i + 1]
+        if area.slot == "area" and name.slot == "name" and not text[area.end:name.start].strip():
+            joined = Span("name", text[area.start:name.end], area.start, name.end)
+            if registry.area(area.text.strip(" ,.")) is None:  # "living | room lamb"
+                spans[i:i + 2] = [joined]
+            elif name.text.strip(" ,.!?").casefold() not in names:  # "Living Room | Lamb": the name says the room
+                spans[i + 1] = joined
+            else:
+                continue
+            return replace(prediction, spans=tuple(spans))
+    return prediction
 
 
 def _understood(parse: Parse) -> bool:

@@ -55,7 +55,7 @@ def normalise_slots(prediction: Prediction, label: str, text: str) -> tuple[dict
         slots["state"] = state
     for key in ("message", "query"):
         if key in spans and (said := normalize.free_text(spans[key])):
-            slots[key] = said
+            slots[key] = re.sub(r"^(?:some|a bit of|a little)\s+(?=\S)", "", said, flags=re.I) if key == "query" else said
     if "media_class" in spans and (media_class := normalize.media_class(spans["media_class"])):
         slots["media_class"] = media_class
     if "fan_mode" in spans and (mode := normalize.fan_mode(spans["fan_mode"])):
@@ -129,10 +129,23 @@ def _fill_missing(slots: dict[str, Any], label: str, intent: str | None, text: s
             slots["message"] = message
 
 
+GENERIC_NAMES = frozenset({"light", "lights", "lighting", "bulb", "bulbs", "lamps", "lightbulbs", "everything",
+                           "heating", "the heat"})  # fmt: skip
+"""Words for a kind of device in general ("the lights", "the heating"): they say where (this room's), not which
+one, so they are not names, even where a device has one as an alias."""
+
+
+def is_generic_name(words: str) -> bool:
+    return re.sub(r"^(?:the|my|our|all the|all)\s+", "", words.strip(" .,!?;:").lower()) in GENERIC_NAMES
+
+
 def join_split_names(prediction: Prediction, text: str) -> Prediction:
-    """Name spans with only a space between them are one name the tagger broke ("living room | lamb")."""
+    """Name spans with only a space between them are one name the tagger broke ("living room | lamb"); names
+    that are a kind of device in general ("the heating") are left to the area and the kind."""
     spans: list[Span] = []
     for span in prediction.spans:
+        if span.slot == "name" and is_generic_name(span.text):
+            continue
         last = spans[-1] if spans else None
         if last and last.slot == span.slot == "name" and not text[last.end : span.start].strip():
             spans[-1] = Span("name", text[last.start : span.end], last.start, span.end)
