@@ -417,9 +417,9 @@ class Config(_Model):
             seen.add(device.id)
             if device.area is not None and device.area.casefold() not in area_names:
                 problems.append((("devices", i, "area"), f"unknown area {device.area!r}"))
-            for area in device.segments:
-                if area.casefold() not in area_names:
-                    problems.append((("devices", i, "segments", area), f"unknown area {area!r}"))
+            for segment_area in device.segments:
+                if segment_area.casefold() not in area_names:
+                    problems.append((("devices", i, "segments", segment_area), f"unknown area {segment_area!r}"))
         for i, area in enumerate(self.areas):
             if area.floor is not None and self.floors and area.floor.casefold() not in floor_names:
                 problems.append((("areas", i, "floor"), f"unknown floor {area.floor!r}"))

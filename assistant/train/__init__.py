@@ -1,6 +1,6 @@
 """`assistant train`: reproduce the shipped NLU model (data -> training -> ONNX -> int8 -> metadata).
 
-Importing this package is cheap: torch, transformers, hassil... are imported inside functions.
+Importing this package is cheap: torch, safetensors, hassil... are imported inside functions.
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def make_data(work: Path, args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     import warnings
 
-    # torch.onnx / transformers tracing emit warnings that are expected here (and fatal under
+    # torch.onnx tracing emits warnings that are expected here (and fatal under
     # pytest's filterwarnings=error); keep them out of the caller's warning filters.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

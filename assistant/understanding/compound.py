@@ -88,7 +88,22 @@ _VERBS = frozenset("lock unlock switch turn open close shut set start stop play 
                    "disarm mute unmute clean mow boil make heat cool raise lower activate press".split())
 
 
-def _device_words(registry: Registry) -> set[str]:
+_WORDS_OF: dict[int, tuple[Registry, frozenset[str]]] = {}
+
+
+def _device_words(registry: Registry) -> frozenset[str]:
+    """Every word of the home's device names, aliases and areas (kept for the last few registries)."""
+    cached = _WORDS_OF.get(id(registry))
+    if cached is not None and cached[0] is registry:
+        return cached[1]
+    words = _words_of(registry)
+    if len(_WORDS_OF) >= 4:
+        _WORDS_OF.pop(next(iter(_WORDS_OF)))
+    _WORDS_OF[id(registry)] = (registry, words)
+    return words
+
+
+def _words_of(registry: Registry) -> frozenset[str]:
     known = set(_DEVICE_WORDS)
     for device in registry.devices:
         for words in (device.name, *device.aliases, device.area or ""):
@@ -96,7 +111,7 @@ def _device_words(registry: Registry) -> set[str]:
     for area in registry.areas:
         for words in (area.name, *area.aliases):
             known.update(words.casefold().split())
-    return known - _VERBS - _PARTICLES - _VALUES - _NOT_DEVICE
+    return frozenset(known - _VERBS - _PARTICLES - _VALUES - _NOT_DEVICE)
 
 
 def names_a_device(part: str, registry: Registry) -> bool:
@@ -108,10 +123,9 @@ def names_a_device(part: str, registry: Registry) -> bool:
 def has_own_words(part: str, registry: Registry, values: frozenset[str] = frozenset()) -> bool:
     """Whether a part says more than which device or where: "the lights", "the fan in the office", "the
     bedroom too" say only where, and borrow the verb of the part before."""
-    known = _device_words(registry)
-    known -= _VERBS  # "Front Door Lock" is a name, but "lock" is still a verb
-    known |= _PARTICLES | _VALUES | values  # "the telly on", "Bedroom Radiator 17 degrees": which device, how
-    return any(w.casefold() not in known for w in _OWN_WORDS.findall(part))
+    known = _device_words(registry)  # "Front Door Lock" is a name, but "lock" is still a verb: not in it
+    extra = _PARTICLES | _VALUES | values  # "the telly on", "Bedroom Radiator 17 degrees": which device, how
+    return any(w.casefold() not in known and w.casefold() not in extra for w in _OWN_WORDS.findall(part))
 
 
 def particle(part: str) -> str | None:
