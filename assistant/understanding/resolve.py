@@ -157,13 +157,15 @@ def _best(spoken: str, options: Iterable[tuple[str, str]]) -> list[tuple[float, 
     return sorted(((s, k) for k, s in best.items()), reverse=True)
 
 
-def match_area(registry: Registry, spoken: str) -> str | None:
-    """The area named by ``spoken``: all of it ("the lounge"), or a part of it ("kitchen lights")."""
+def match_area(registry: Registry, spoken: str, *, fuzzy: bool = True) -> str | None:
+    """The area named by ``spoken``: all of it ("the lounge"), or a part of it ("kitchen lights"). ``fuzzy``:
+    also a near spelling or sound ("the livin room"); never for a device's name ("curtains" sounds like
+    "garden")."""
     spoken = normalise(spoken)
     if not spoken:
         return None
     options = [(a.name, n) for a in registry.areas for n in (a.name, *a.aliases)]
-    scores = _best(spoken, options)
+    scores = _best(spoken, options) if fuzzy else [(100.0, key) for key, n in options if normalise(n) == spoken]
     if scores and scores[0][0] >= MATCH_THRESHOLD:
         return scores[0][1]
     padded = f" {spoken} "
@@ -480,7 +482,7 @@ class Resolver:
             if named.problem == "unsupported":
                 return named
             span_domains, span_classes = kind_words(variants[0])
-            span_area = match_area(self.registry, variants[0])
+            span_area = match_area(self.registry, variants[0], fuzzy=False)
             next_kinds = kind_words(variants[1])[0] if len(variants) > 1 else set()
             if span_area:  # "the kitchen lights" tagged as a name: area + kind words inside it
                 if not scope.spoken:
