@@ -275,3 +275,13 @@ def test_scenes_by_loose_names(registry, text, name):
 def test_loose_scene_names_need_a_distinctive_word(registry):
     assert ids(resolve(registry, "good morning", name="good morning")) == ["scene.good_morning"]
     assert ids(resolve(registry, "turn on the lights")) == ["light.living_room_ceiling", "light.living_room_lamp"]
+
+
+def test_a_device_word_is_not_an_area_because_it_sounds_like_one(registry, understander):
+    from assistant.understanding.parser import Context
+    from assistant.understanding.resolve import match_area
+
+    assert match_area(registry, "curtains", fuzzy=False) is None  # "garden" to the phonetic match
+    assert match_area(registry, "the kitchen lights", fuzzy=False) == "Kitchen"
+    result = understander.parse("shut the curtains", registry, Context())
+    assert result.targets == ("cover.bedroom_curtains",) and result.outcome == "done", result.reply
