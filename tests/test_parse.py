@@ -253,3 +253,16 @@ def test_broadcast_and_respond(understander, registry):
     assert broadcast.actions == () and broadcast.reply == "Sorry, I can't broadcast messages yet."
     thanks = parse(understander, registry, "thank you")
     assert thanks.intent == "HassRespond" and thanks.actions == () and thanks.reply == "You're welcome."
+
+
+@pytest.mark.parametrize("text", [
+    "I turned off the oven before we left", "the lights were on all night at the office", "did you lock the car?",
+    "my lamp is broken again", "how do I reset my router", "remind me to close the garage tomorrow",
+    "call mum and tell her the heating is fixed", "order more light bulbs on amazon",
+    "ask alexa to turn off the lights", "the kitchen fan makes a weird noise", "who invented the light bulb",
+    "text dad that I locked the door",
+])  # fmt: skip
+def test_near_misses_with_device_words_do_nothing(understander, registry, text):
+    result = parse(understander, registry, text)
+    assert result.actions == () and result.pending_actions == (), result
+    assert result.outcome in ("rejected", "unsure", "no_target"), result
