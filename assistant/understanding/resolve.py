@@ -99,6 +99,7 @@ _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     " seventeen eighteen nineteen twenty".split())}  # fmt: skip
 
 
+@lru_cache(maxsize=8192)  # the same device names are normalised for every request
 def normalise(text: str) -> str:
     """Lower case, letters and digits, no leading filler; number words as digits ("bedroom one" = "bedroom 1")."""
     text = text.lower().replace("'s ", " ").replace("’s ", " ")
@@ -213,6 +214,12 @@ def only_kind_words(text: str) -> bool:
 def _device_names(device: Device) -> list[str]:
     """A device's names, plus each name with its area's words removed ("ceiling light" for the Kitchen
     Ceiling Light in the Kitchen)."""
+    return list(_names_of(device.name, tuple(device.aliases), device.area))
+
+
+@lru_cache(maxsize=4096)
+def _names_of(name: str, aliases: tuple[str, ...], area: str | None) -> tuple[str, ...]:
+    device = _Named(name, aliases, area)
     names = [device.name, *device.aliases]
     if device.area:
         area_words = normalise(device.area).split()
@@ -220,7 +227,14 @@ def _device_names(device: Device) -> list[str]:
             words = [w for w in normalise(name).split() if w not in area_words]
             if words and len(words) < len(normalise(name).split()) and " ".join(words) not in DOMAIN_WORDS:
                 names.append(" ".join(words))  # but not "door" for the Garage Door: that is any door
-    return names
+    return tuple(names)
+
+
+@dataclass(frozen=True)
+class _Named:
+    name: str
+    aliases: tuple[str, ...]
+    area: str | None
 
 
 def _containing(spoken: str, devices: list[Device]) -> list[Device]:
