@@ -224,14 +224,13 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         evaluation = args.eval or path.parent.name in ("eval", "holdout")
         for line in read([path], evaluation=evaluation, home=home):
-            problems = list(line.errors)
             seen[key(line.text)] += 1
-            if seen[key(line.text)] == 2:
-                problems.append("duplicate text")
-            for problem in problems:
+            for problem in line.errors:
                 failures += 1
                 print(f"{line.source}: {problem}  [{line.text[:60]}]")
-    print(f"{failures} problem(s) in {len(paths)} file(s)", file=sys.stderr)
+    repeated = sum(n - 1 for n in seen.values() if n > 1)
+    print(f"{failures} problem(s) in {len(paths)} file(s); {repeated} line(s) repeat an earlier one (used once)",
+          file=sys.stderr)  # fmt: skip
     return 1 if failures else 0
 
 
