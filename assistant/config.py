@@ -308,7 +308,9 @@ class Asr(_Model):
 
 
 class Wake(_Model):
-    mode: Literal["always", "phrase", "mqtt", "openwakeword"] = Field("always", description="What opens listening.")
+    mode: Literal["always", "phrase", "mqtt", "openwakeword"] | None = Field(
+        None, description="What opens listening. Unset: openwakeword when `models` are given, else phrase when a "
+                          "microphone is set (audio.input), else always (files, Wyoming: every utterance is for us)")  # fmt: skip
     phrase: str = Field("hey computer", min_length=2, description="mode phrase: what a command must start with.")
     models: list[str] = Field(default_factory=list,
                               description="mode openwakeword: your own openWakeWord models (.onnx or .tflite files).")  # fmt: skip
@@ -404,6 +406,14 @@ class Config(_Model):
     wake: Wake = Field(default_factory=Wake)  # type: ignore[arg-type]
     tts: Tts = Field(default_factory=Tts)  # type: ignore[arg-type]
     wyoming: Wyoming = Field(default_factory=Wyoming)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _wake_default(self) -> Config:
+        """A microphone hears the TV and the room's talk: unless told otherwise, it needs the wake phrase."""
+        if self.wake.mode is None:
+            mode = "openwakeword" if self.wake.models else "phrase" if self.audio.input is not None else "always"
+            object.__setattr__(self, "wake", self.wake.model_copy(update={"mode": mode}))
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> Config:

@@ -238,3 +238,15 @@ def test_wyoming_is_off_by_default_and_satellite_areas_must_exist(config):
         parse_config(base + "  allow: [my-laptop]\n", "inline.yaml")
     with pytest.raises(ConfigError, match="wyoming.uri"):
         parse_config("devices: []\nwyoming:\n  uri: http://0.0.0.0:10700\n", "inline.yaml")
+
+
+def test_a_microphone_needs_the_wake_phrase_unless_told_otherwise():
+    from assistant.config import parse_config
+
+    base = "devices:\n  - {id: light.a, name: A, domain: light, protocol: zigbee2mqtt, topic: z/a}\n"
+    assert parse_config(base, "a.yaml").wake.mode == "always"  # files, Wyoming: every utterance is for us
+    assert parse_config(base + "audio: {input: 0}\n", "b.yaml").wake.mode == "phrase"  # it hears the TV too
+    told = parse_config(base + "audio: {input: 0}\nwake: {mode: always}\n", "c.yaml")
+    assert told.wake.mode == "always"  # push-to-talk style, when asked for
+    models = parse_config(base + "audio: {input: 0}\nwake: {models: [w.onnx]}\n", "d.yaml")
+    assert models.wake.mode == "openwakeword"
