@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+from ..config import Device
 from ..core.messages import Action, Parse
 from ..devices import Registry
 
@@ -25,6 +26,7 @@ _SEPARATOR = re.compile(
 )
 _FILLER = re.compile(r"^(?:ok(?:ay)?|hey|hi|hello|please|um+|uh+|er+|so|well|right|alright|now|thanks|thank you|"
                      r"cheers|yes|yeah|computer|assistant|and|then|also)(?:\s+(?:please|now|thanks))?[.!?]*$", re.I)  # fmt: skip
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _DANGLING = re.compile(r"\b(?:the|a|an|my|our|to|in|on the|of|for|at|with|by)$", re.I)
 _OWN_WORDS = re.compile(r"\b(?!(?:the|a|an|my|our|all|both|too|also|as|well|please|in|on|of|for|to|at|ones?|"
                         r"lights?|lamps?)\b)[^\W\d_]+", re.I)  # fmt: skip
@@ -37,8 +39,23 @@ _COMMAND_START = frozenset(
     "start stop pause resume continue unpause play skip mute unmute add remove delete check cross tick mark complete "
     "cancel arm disarm activate deactivate run trigger press push vacuum clean hoover mow dock park send return bring "
     "tell announce broadcast boil brew heat cool warm chill crank bump kill cut enable disable change adjust give "
+    "next previous go skip restart reboot reset ring water "
     "what what's whats which is are how how's where where's who who's when does do has any".split())
 _PARTICLES = frozenset({"on", "off", "up", "down"})
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """Where a separator starts and ends in the text."""
+
+    begin: int
+    finish: int
+
+    def start(self) -> int:
+        return self.begin
+
+    def end(self) -> int:
+        return self.finish
 _NOT_DEVICE = frozenset("the a an my our all both too also as well please in on of for to at and".split())
 _TRAILING = re.compile(r"[\s,]+(?:and|then|and then)$", re.I)
 _VALUES = frozenset("to at by degrees degree percent per cent half full max maximum min minimum zero one two three four "
@@ -52,13 +69,40 @@ def starts_like_command(part: str) -> bool:
     return bool(words) and words[0].casefold().strip(",.!?") in _COMMAND_START
 
 
+_QUESTION = frozenset("what what's whats which is are how how's where where's who who's when does do has any".split())
+_JOINED = re.compile(r"\b(?:and|then|also|plus)\b", re.I)
+_HOW = re.compile(r"\b(?:on|off|up|down|\d+|percent|degrees?|half|max|min)\b|%", re.I)
+
+
+def _reads_as_command(part: str, is_command: Callable[[str], bool], *, first: bool = False,
+                      joined: object = True) -> bool:  # fmt: skip
+    """``is_command``, and: a device named with nothing said about it is a command only after another one
+    ("..., and the lights"), not first ("mower, go back to your dock"); a question after a bare comma is an
+    aside ("how warm is it outside, does mum need a coat")."""
+    if not is_command(part):
+        return False
+    words = _PREFIX.sub("", part).split(maxsplit=1)
+    head = words[0].casefold().strip(",.!?") if words else ""
+    if head in _COMMAND_START and not (head in _QUESTION and not joined):
+        return True
+    if head in _QUESTION:
+        return False
+    return bool(_HOW.search(part)) or not first  # "..., the garage light and the hallway light"
+
+
 def split(text: str, protected: Sequence[tuple[int, int]] = (),
           is_command: Callable[[str], bool] = starts_like_command) -> list[str]:  # fmt: skip
     """The commands of a sentence. It is cut at separators ("and", "then", commas...) outside the protected
     character ranges (the whole sentence's tagged spans), and only where what comes before and what comes after
     both read as commands (``is_command``): "turn the light off, it's blinding me" and "ugh, pause the telly" are
     one command each. False starts are dropped; one part means one command."""
-    cuts = [m for m in _SEPARATOR.finditer(text) if not any(a < m.end() and m.start() < b for a, b in protected)]
+    found = [m for m in _SEPARATOR.finditer(text) if not any(a < m.end() and m.start() < b for a, b in protected)]
+    cuts: list[_Cut] = []
+    for match in found:  # "kettle on and, uh, resume the radio": a filler between two separators is one separator
+        if cuts and _FILLER.match(text[cuts[-1].end():match.start()].strip(" ,;.")):
+            cuts[-1] = _Cut(cuts[-1].start(), match.end())
+        else:
+            cuts.append(_Cut(match.start(), match.end()))
     parts: list[str] = []
     begin = 0
     for i, cut in enumerate(cuts):
@@ -68,7 +112,8 @@ def split(text: str, protected: Sequence[tuple[int, int]] = (),
             begin = cut.end()  # "ok, turn on the light"
         elif _DANGLING.search(left) or right.casefold().startswith(left.casefold()):
             begin = cut.end()  # a false start: "turn on the, turn on the living room lamp"
-        elif is_command(left) and is_command(_PREFIX.sub("", right)):
+        elif _reads_as_command(left, is_command, first=not parts) and \
+                _reads_as_command(_PREFIX.sub("", right), is_command, joined=_JOINED.search(text[cut.start():cut.end()])):
             parts.append(left)
             begin = cut.end()
     last = _PREFIX.sub("", text[begin:].strip(" ,;.")) if parts else text[begin:].strip(" ,;.")
@@ -114,10 +159,29 @@ def _words_of(registry: Registry) -> frozenset[str]:
     return frozenset(known - _VERBS - _PARTICLES - _VALUES - _NOT_DEVICE)
 
 
+_KIND_WORDS = {"light": "light lights lamp lamps bulb bulbs lighting", "media_player": "tv telly television speaker "
+               "speakers radio music player", "cover": "blind blinds curtain curtains shade shades shutter shutters "
+               "door garage gate window", "climate": "heating heater thermostat radiator ac aircon air con",
+               "fan": "fan fans", "lock": "lock door", "vacuum": "vacuum robot hoover", "valve": "valve sprinkler "
+               "water", "lawn_mower": "mower"}  # fmt: skip
+
+
+def says_which(part: str, devices: Sequence[Device]) -> bool:
+    """Whether a part's words name these devices: their name, alias, area or kind ("the lights" for lights)."""
+    said = {w.casefold() for w in _WORD.findall(part)}
+    for device in devices:
+        words = set(_KIND_WORDS.get(device.domain, "").split())
+        for name in (device.name, *device.aliases, device.area or ""):
+            words.update(name.casefold().split())
+        if said & (words - _NOT_DEVICE):
+            return True
+    return False
+
+
 def names_a_device(part: str, registry: Registry) -> bool:
     """Whether a part says which device or where ("the radiator to 18" does; "25 percent" does not)."""
     known = _device_words(registry)
-    return any(w.casefold() in known for w in _OWN_WORDS.findall(part))
+    return any(w.casefold() in known for w in _WORD.findall(part))
 
 
 def has_own_words(part: str, registry: Registry, values: frozenset[str] = frozenset()) -> bool:

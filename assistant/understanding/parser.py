@@ -105,11 +105,16 @@ class Understander:
                 results.append(replace(alone, text=part))
                 continue
             follow = None
-            if results and not own_words and not own_particle and results[-1].intent is not None:
+            borrows = not own_words or not compound.starts_like_command(part)  # "the office heater, it's freezing"
+            if results and borrows and not own_particle and results[-1].intent is not None:
                 # "and the lights": the verb and values of the part before
                 follow = self._parse_one(f"and {part}", registry, here, time.perf_counter(), follow=True,
                                          said=f"{results[-1].text} and {part}")  # the verb it borrows counts
                 follow = replace(follow, text=part)
+                if follow.targets and not compound.says_which(part, [registry.device(t) for t in follow.targets]):
+                    # "..., the door" after "pause the music": the words name no device the verb fits
+                    follow = replace(follow, actions=(), pending_actions=(), outcome="no_target",
+                                     reply=f"Sorry, I'm not sure what to do with \u201c{part}\u201d.")  # fmt: skip
                 if _understood(follow) and follow.outcome in compound.OK_OUTCOMES:
                     results.append(follow)
                     continue
