@@ -168,3 +168,24 @@ def test_a_relative_change_needs_a_word_that_asks_for_it(understander, registry)
     assert result.actions == ()
     assert parse(understander, registry, "dim the kitchen ceiling light").actions
     assert parse(understander, registry, "it's too bright in the kitchen").actions
+
+
+def test_a_list_of_devices_after_one_verb(understander, registry):
+    result = parse(understander, registry, "turn off the tv, the hallway light and the desk lamp")
+    assert commands(result) == [("HassTurnOff", ["media_player.living_room_tv"]), ("HassTurnOff", ["light.hallway"]),
+                                ("HassTurnOff", ["light.office_desk_lamp"])]  # fmt: skip
+
+
+def test_a_filler_between_separators_is_no_command(understander, registry):
+    result = parse(understander, registry, "turn off the desk lamp and, uh, pause the telly")
+    assert commands(result) == [("HassTurnOff", ["light.office_desk_lamp"]),
+                                ("HassMediaPause", ["media_player.living_room_tv"])]  # fmt: skip
+
+
+def test_it_is_the_device_said_before_or_nothing(understander, registry):
+    # "it" is the mower: the verb fits the vacuum, but the vacuum was never mentioned
+    result = parse(understander, registry, "stop the lawn mower and send it back")
+    assert all(a.device != "vacuum.robot" for a in result.actions + result.pending_actions), result
+    # a borrowed verb lands only on the devices the words name: never the TV for "the door"
+    result = parse(understander, registry, "pause the music in the kitchen, and the door")
+    assert all(a.device != "media_player.living_room_tv" for a in result.actions), result

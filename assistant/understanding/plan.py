@@ -66,9 +66,11 @@ class Request:
         if self.previous_targets:
             known = {d.id for d in self.registry.devices}
             devices = [self.registry.device(i) for i in self.previous_targets if i in known]
-            devices = [d for d in devices if d.domain in spec.domains]
-            if devices:
-                return Resolution(devices=devices)
+            fitting = [d for d in devices if d.domain in spec.domains]
+            if fitting:
+                return Resolution(devices=fitting)
+            if devices:  # "stop the mower and send it back": "it" is the mower, never the vacuum that fits the verb
+                return Resolution(problem="unsupported", reply=f"Sorry, {names_of(devices)} can't do that.")
         results = [
             self.resolver.resolve(
                 self.text,
