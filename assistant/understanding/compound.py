@@ -3,9 +3,10 @@
 "close the bedroom curtains and turn on the bedside lamp" is two commands; "turn off the tv and the lights" is
 two commands that share a verb; "set a timer for an hour and a half" is one. The parser splits at "and",
 "then", "and also", commas and semicolons, except inside a span the model tagged on the whole sentence (a
-duration, a name, an item). Each part is understood by the same model; a part with no words of its own beyond
-a device ("and the lights") is understood as a follow-up of the part before it, so it borrows that verb and
-its values. ``combine`` makes the parts one Parse: every part done, in order, with one reply that says each
+duration, a name, an item), and only where both sides read as commands (``split``): "turn the big light off,
+it's blinding me" is one. Each part is understood by the same model; a part with no words of its own beyond a
+device ("and the lights") is understood as a follow-up of the part before it, so it borrows that verb and its
+values, and must name the devices it lands on. ``combine`` makes the parts one Parse: every part done, in order, with one reply that says each
 result; any part not understood or not possible, and nothing is done, with a reply that says which part.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ..config import Device
 from ..core.messages import Action, Parse
@@ -34,33 +35,21 @@ _OWN_WORDS = re.compile(r"\b(?!(?:the|a|an|my|our|all|both|too|also|as|well|plea
 
 _PREFIX = re.compile(r"^(?:(?:and|then|also|now|oh|um+|uh+|so|just|quickly|kindly|please|ok(?:ay)?|hey|right|"
                      r"go ahead and|i want you to|i'd like you to|(?:can|could|would|will) you(?: please)?)[\s,]+)+", re.I)  # fmt: skip
-_COMMAND_START = frozenset(
+_QUESTION = frozenset("what what's whats which is are how how's where where's who who's when does do has any".split())
+_COMMAND_START = _QUESTION | frozenset(
     "turn switch set put make dim brighten lower raise increase decrease reduce boost open close shut lock unlock "
     "start stop pause resume continue unpause play skip mute unmute add remove delete check cross tick mark complete "
     "cancel arm disarm activate deactivate run trigger press push vacuum clean hoover mow dock park send return bring "
     "tell announce broadcast boil brew heat cool warm chill crank bump kill cut enable disable change adjust give "
-    "next previous go skip restart reboot reset ring water "
-    "what what's whats which is are how how's where where's who who's when does do has any".split())
+    "next previous go restart reboot reset ring water".split())
 _PARTICLES = frozenset({"on", "off", "up", "down"})
-
-
-@dataclass(frozen=True)
-class _Cut:
-    """Where a separator starts and ends in the text."""
-
-    begin: int
-    finish: int
-
-    def start(self) -> int:
-        return self.begin
-
-    def end(self) -> int:
-        return self.finish
 _NOT_DEVICE = frozenset("the a an my our all both too also as well please in on of for to at and".split())
 _TRAILING = re.compile(r"[\s,]+(?:and|then|and then)$", re.I)
 _VALUES = frozenset("to at by degrees degree percent per cent half full max maximum min minimum zero one two three four "
                     "five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty sixty seventy eighty "
                     "ninety hundred".split())
+_JOINED = re.compile(r"\b(?:and|then|also|plus)\b", re.I)
+_HOW = re.compile(r"\b(?:on|off|up|down|\d+|percent|degrees?|half|max|min)\b|%", re.I)
 
 
 def starts_like_command(part: str) -> bool:
@@ -69,13 +58,8 @@ def starts_like_command(part: str) -> bool:
     return bool(words) and words[0].casefold().strip(",.!?") in _COMMAND_START
 
 
-_QUESTION = frozenset("what what's whats which is are how how's where where's who who's when does do has any".split())
-_JOINED = re.compile(r"\b(?:and|then|also|plus)\b", re.I)
-_HOW = re.compile(r"\b(?:on|off|up|down|\d+|percent|degrees?|half|max|min)\b|%", re.I)
-
-
 def _reads_as_command(part: str, is_command: Callable[[str], bool], *, first: bool = False,
-                      joined: object = True) -> bool:  # fmt: skip
+                      joined: bool = True) -> bool:  # fmt: skip
     """``is_command``, and: a device named with nothing said about it is a command only after another one
     ("..., and the lights"), not first ("mower, go back to your dock"); a question after a bare comma is an
     aside ("how warm is it outside, does mum need a coat")."""
@@ -96,26 +80,28 @@ def split(text: str, protected: Sequence[tuple[int, int]] = (),
     character ranges (the whole sentence's tagged spans), and only where what comes before and what comes after
     both read as commands (``is_command``): "turn the light off, it's blinding me" and "ugh, pause the telly" are
     one command each. False starts are dropped; one part means one command."""
-    found = [m for m in _SEPARATOR.finditer(text) if not any(a < m.end() and m.start() < b for a, b in protected)]
-    cuts: list[_Cut] = []
-    for match in found:  # "kettle on and, uh, resume the radio": a filler between two separators is one separator
-        if cuts and _FILLER.match(text[cuts[-1].end():match.start()].strip(" ,;.")):
-            cuts[-1] = _Cut(cuts[-1].start(), match.end())
+    cuts: list[tuple[int, int]] = []  # (start, end) of each separator
+    for match in _SEPARATOR.finditer(text):
+        if any(a < match.end() and match.start() < b for a, b in protected):
+            continue
+        if cuts and _FILLER.match(text[cuts[-1][1]:match.start()].strip(" ,;.")):
+            cuts[-1] = (cuts[-1][0], match.end())  # "kettle on and, uh, resume the radio": one separator
         else:
-            cuts.append(_Cut(match.start(), match.end()))
+            cuts.append((match.start(), match.end()))
     parts: list[str] = []
     begin = 0
-    for i, cut in enumerate(cuts):
-        left = _TRAILING.sub("", text[begin:cut.start()].strip(" ,;."))
-        right = text[cut.end():cuts[i + 1].start() if i + 1 < len(cuts) else len(text)].strip(" ,;.")
+    for i, (start, end) in enumerate(cuts):
+        left = _TRAILING.sub("", text[begin:start].strip(" ,;."))
+        right = text[end:cuts[i + 1][0] if i + 1 < len(cuts) else len(text)].strip(" ,;.")
+        joined = bool(_JOINED.search(text[start:end]))
         if not left or _FILLER.match(left):
-            begin = cut.end()  # "ok, turn on the light"
+            begin = end  # "ok, turn on the light"
         elif _DANGLING.search(left) or right.casefold().startswith(left.casefold()):
-            begin = cut.end()  # a false start: "turn on the, turn on the living room lamp"
+            begin = end  # a false start: "turn on the, turn on the living room lamp"
         elif _reads_as_command(left, is_command, first=not parts) and \
-                _reads_as_command(_PREFIX.sub("", right), is_command, joined=_JOINED.search(text[cut.start():cut.end()])):
+                _reads_as_command(_PREFIX.sub("", right), is_command, joined=joined):
             parts.append(left)
-            begin = cut.end()
+            begin = end
     last = _PREFIX.sub("", text[begin:].strip(" ,;.")) if parts else text[begin:].strip(" ,;.")
     if last and not (parts and _FILLER.match(last)):  # "turn it off, please"
         parts.append(last)
@@ -220,9 +206,9 @@ def combine(text: str, parts: Sequence[Parse], failed: Sequence[str] = ()) -> Pa
         if blocking.intent is None:
             words = failed[0] if failed else blocking.text
             reply = f"Sorry, I didn't understand \u201c{words}\u201d, so I did nothing."
-        else:
-            reply = f"{blocking.reply.rstrip()} So I did nothing.".replace(". So", ", so", 1) \
-                if blocking.reply.rstrip().endswith(".") else f"{blocking.reply.rstrip()} I did nothing."
+        else:  # "Sorry, there is no sauna here, so I did nothing."; "... should I open or close it? I did nothing."
+            said = blocking.reply.rstrip()
+            reply = f"{said[:-1]}, so I did nothing." if said.endswith(".") else f"{said} I did nothing."
         return Parse(text=text, intent=blocking.intent, confidence=confidence, slots=dict(blocking.slots),
                      targets=targets, reply=reply, outcome=blocking.outcome, timings_ms=timings,
                      commands=tuple(parts))  # fmt: skip
