@@ -209,6 +209,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .tools.demo import run_demo
 
+    if not args.verbose:  # the demo prints what happens; the service's INFO lines would only repeat it
+        logging.getLogger().setLevel(logging.WARNING)
     config, base = load_config(config_path(args.config))
     return run_demo(config, base, load_understanding, args.text)
 
@@ -313,7 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the JSON the service publishes")
     p.set_defaults(func=cmd_devices)
 
-    p = with_config(command("demo", "an embedded broker, the service, a few commands: printed"))
+    p = with_config(command("demo", "an embedded broker, the service, a few commands: printed "
+                                     "(the service's log only with -v)"))
     p.add_argument("text", nargs="*", help="commands to send (default: a handful of examples)")
     p.set_defaults(func=cmd_demo)
 
