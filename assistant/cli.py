@@ -155,32 +155,41 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .tools.bench import run_bench
+    from .tools.bench import Measured, run_bench, write_bench_report
 
     path = Path(config_path(args.config))
     config, base = load_config(path)
     if args.faults:
+        if args.report:
+            raise AssistantError("--report is for the latency tables, not --faults")
         from .app import load_understanding
         from .tools.faults import run_faults
 
         return run_faults(config, load_understanding(config, base))
-    status = run_bench(config, model_path(config, base), Path(args.data), args)
+    if args.report:
+        from .tools.report import require
+
+        require()  # before the benchmark, not after it
+    measured: list[Measured] = []
+    status = run_bench(config, model_path(config, base), Path(args.data), args, measured)
     if status == 0 and args.mqtt:
         from .tools.bench import run_mqtt_bench
 
-        status = run_mqtt_bench(path, model_path(config, base), args.commands)
+        status = run_mqtt_bench(path, model_path(config, base), args.commands, measured)
     if status == 0 and args.vosk:
         from .tools.bench import run_vosk_bench
 
-        status = run_vosk_bench(config, [Path(f) for f in args.vosk], args.vosk_model)
+        status = run_vosk_bench(config, [Path(f) for f in args.vosk], args.vosk_model, measured)
     if status == 0 and args.voice:
         from .tools.bench import run_voice_bench
 
-        status = run_voice_bench(config, base, [Path(f) for f in args.voice], args.voice_runs)
+        status = run_voice_bench(config, base, [Path(f) for f in args.voice], args.voice_runs, measured)
     if status == 0 and args.ready:
         from .tools.bench import run_service_ready_bench
 
-        status = run_service_ready_bench(path, model_path(config, base), args.ready)
+        status = run_service_ready_bench(path, model_path(config, base), args.ready, measured)
+    if status == 0 and args.report:
+        write_bench_report(Path(args.report), measured)
     return status
 
 
@@ -305,7 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vosk", nargs="+", metavar="WAV", help="also: vosk streaming, endpoint to final transcript")
     p.add_argument("--vosk-model", default="vosk-model-small-ko-0.22", help="model id or folder for --vosk")
     p.add_argument("--report", metavar="FILE",
-                   help="also write an HTML report: parse latency table and histograms (the report extra)")
+                   help="also write an HTML report: every latency table printed (parse, --mqtt, --voice, "
+                        "--vosk, --ready) with its histograms; not for --faults "
+                        "(needs the [report] extra)")  # fmt: skip
     p.set_defaults(func=cmd_bench)
 
     p = with_config(command("run", "run the assistant service on MQTT"))

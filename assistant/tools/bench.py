@@ -7,12 +7,24 @@ import json
 import resource
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..config import Config
 from ..devices import Registry
 from .evaluate import HassilPeer, load_examples
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One latency table a bench mode printed, kept for ``--report``."""
+
+    title: str
+    note: str
+    """How it was measured (what, how many, the setup), one line."""
+    samples_ms: dict[str, list[float]]
+    """Each row's samples, milliseconds, by the row's name as printed."""
 
 
 def _rss_mb() -> float:
@@ -31,15 +43,11 @@ def _row(name: str, samples: list[float]) -> str:
     return f"{name:<26}{p50:>9.2f}{p95:>9.2f}{worst:>9.2f}   (n={len(samples)})"
 
 
-def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
+def run_bench(config: Config, model_path: Path, data: Path, args: Any,
+              measured: list[Measured] | None = None) -> int:  # fmt: skip
     from ..understanding.model import NluModel
     from ..understanding.parser import Context, Understander
 
-    report = getattr(args, "report", None)
-    if report:
-        from .report import require
-
-        require()  # before the benchmark, not after it
     rss_before = _rss_mb()
     started = time.perf_counter()
     model = NluModel(model_path, threads=1)
@@ -83,23 +91,28 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
         print(_row("hassil recognize", hassil))
         print(f"\nhassil load: {hassil_load_s * 1000:.0f} ms; peak RSS after hassil: {_rss_mb():.0f} MB")
         samples["hassil recognize"] = hassil
-    if report:
-        _write_bench_report(Path(report), f"{len(examples)} sentences from {data.name}, {args.runs} passes;"
-                            f" model load {load_s * 1000:.0f} ms; peak RSS {rss_ours:.0f} MB", samples)  # fmt: skip
+    if measured is not None:
+        setup = f"{len(examples)} sentences from {data.name}, {args.runs} passes"
+        resources = f"model load {load_s * 1000:.0f} ms; peak RSS {rss_ours:.0f} MB"
+        measured.append(Measured("Parse latency per sentence", f"{setup}; {resources}", samples))
     return 0
 
 
-def _write_bench_report(path: Path, setup: str, samples: dict[str, list[float]]) -> None:
+def write_bench_report(path: Path, measured: list[Measured]) -> None:
+    """The HTML report of every latency table the run printed: per table, its figures and histograms."""
     from .report import Section, latency_figure, write_report
 
-    table = [["latency, ms", "p50", "p95", "max", "n"]]
-    for name, values in samples.items():
-        p50, p95, worst = _quantiles(values)
-        table.append([name, f"{p50:.2f}", f"{p95:.2f}", f"{worst:.2f}", str(len(values))])
-    write_report(path, "assistant bench", [
-        Section("Parse latency per sentence", table, note=setup),
-        Section("Latency histograms", png=latency_figure(samples)),
-    ])  # fmt: skip
+    sections = []
+    for part in measured:
+        table = [["latency, ms", "p50", "p95", "max", "n"]]
+        samples = {name: values for name, values in part.samples_ms.items() if values}
+        for name, values in samples.items():
+            p50, p95, worst = _quantiles(values)
+            table.append([name, f"{p50:.2f}", f"{p95:.2f}", f"{worst:.2f}", str(len(values))])
+        sections.append(Section(part.title, table, note=part.note))
+        if samples:
+            sections.append(Section(f"{part.title}: histograms", png=latency_figure(samples)))
+    write_report(path, "assistant bench", sections)
     print(f"\nreport: {path}")
 
 
@@ -174,7 +187,8 @@ def _proc_mb(pid: int, field: str = "VmHWM") -> float:
 LONG_REPLY = "Set the kitchen ceiling light and the kitchen counter lights to thirty percent, and turned off the hallway light."
 
 
-def run_service_ready_bench(config_path: Path, model: Path, runs: int) -> int:
+def run_service_ready_bench(config_path: Path, model: Path, runs: int,
+                            measured: list[Measured] | None = None) -> int:  # fmt: skip
     """The voice service as systemd starts it (a subprocess, `audio.input` set, a real mosquitto): time
     from start to `<prefix>/<site>/status` online with every model loaded and warmed, and its peak
     memory then. This machine has no microphone: the service starts, and keeps retrying to open it."""
@@ -240,10 +254,14 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int) -> int:
           f" p50 {statistics.median(spoken_rss_mb):.0f} MB, max {max(spoken_rss_mb):.0f} MB;"
           f" resident then (VmRSS) p50 {statistics.median(resident_mb):.0f} MB")  # fmt: skip
     print(f"environment from {UNIT.name}: {unit_environment() or 'none'}")
+    if measured is not None:
+        note = f"asr.engine {engine}, {runs} starts; peak RSS at ready p50 {statistics.median(rss_mb):.0f} MB"
+        measured.append(Measured("Voice service start to ready", note, {"start -> status online": ready_ms}))
     return 0
 
 
-def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
+def run_mqtt_bench(config_path: Path, model: Path, commands: int,
+                   measured: list[Measured] | None = None) -> int:  # fmt: skip
     """Command-to-device latency over a real broker: a mosquitto on a free loopback port (amqtt when
     mosquitto is not installed), the service as a subprocess, and a client that publishes a text
     command and times the device message's arrival."""
@@ -317,10 +335,15 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
     print(f"{'latency, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
     print(_row("command -> device message", samples))
     print(f"service start to online: {ready_s * 1000:.0f} ms")
+    if measured is not None:
+        note = f"{commands} commands, the service as a subprocess; start to online {ready_s * 1000:.0f} ms"
+        measured.append(Measured(f"Command to device over {broker_name}", note,
+                                 {"command -> device message": samples}))  # fmt: skip
     return 0
 
 
-def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int) -> int:
+def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
+                    measured: list[Measured] | None = None) -> int:  # fmt: skip
     """Voice figures: end of speech to device message over a real mosquitto (audio fed at real-time pace,
     so the end-of-speech silence is waited for as with a microphone), recognition real-time factor,
     model load time and peak memory with the recogniser and the language model loaded."""
@@ -432,10 +455,16 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int) ->
         print(_row("end of speech -> device", e2e))
     print(_row("recognition per utterance", asr_ms))
     print(f"recognition real-time factor: p50 {statistics.median(rtf):.3f}")
+    if measured is not None:
+        pace = f"{len(files)} files x {runs} runs at real-time pace"
+        note = f"{pace}; real-time factor p50 {statistics.median(rtf):.3f}"
+        rows = {"end of speech -> device": e2e, "recognition per utterance": asr_ms}
+        measured.append(Measured(f"Voice: {config.asr.engine} recognition", note, rows))
     return 0
 
 
-def run_vosk_bench(config: Config, files: list[Path], model: str) -> int:
+def run_vosk_bench(config: Config, files: list[Path], model: str,
+                   measured: list[Measured] | None = None) -> int:  # fmt: skip
     """Streaming recognition with vosk through the product's own front half (``Ears``): audio reaches the
     recogniser as it arrives (real-time pace), so at the endpoint only the final decoding is left.
     Prints endpoint -> final transcript, and end of speech -> final transcript (which includes the
@@ -476,4 +505,8 @@ def run_vosk_bench(config: Config, files: list[Path], model: str) -> int:
         print(_row("endpoint -> final", after_endpoint))
         print(_row("end of speech -> final", after_speech))
     print(f"transcripts: {texts}")
+    if measured is not None and len(after_endpoint) > 1:
+        rows = {"endpoint -> final": after_endpoint, "end of speech -> final": after_speech}
+        note = f"{len(files)} files at real-time pace"
+        measured.append(Measured(f"Vosk streaming ({folder.name})", note, rows))
     return 0
