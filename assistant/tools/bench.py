@@ -13,6 +13,7 @@ from typing import Any
 
 from ..config import Config
 from ..devices import Registry
+from ..errors import AssistantError
 from .evaluate import HassilPeer, load_examples
 
 
@@ -116,13 +117,13 @@ def write_bench_report(path: Path, measured: list[Measured]) -> None:
     print(f"\nreport: {path}")
 
 
-def _own_mosquitto(benchmark: str) -> tuple[int, Any] | None:
-    """(port, broker) of a mosquitto started for ``benchmark``; None, said, when mosquitto is not installed."""
+def _own_mosquitto(benchmark: str) -> tuple[int, Any]:
+    """(port, broker) of a mosquitto started for ``benchmark``; AssistantError when it is not installed."""
     from .broker import Mosquitto, mosquitto_binary
 
     if mosquitto_binary() is None:
-        print(f"{benchmark}: mosquitto is not installed")
-        return None
+        raise AssistantError(f"{benchmark}: mosquitto is not installed (Debian, Raspberry Pi OS: "
+                             "apt-get install mosquitto)")  # fmt: skip
     broker = Mosquitto().start()
     return broker.port, broker
 
@@ -198,10 +199,7 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int,
 
     from ..mqtt import new_client
 
-    started_broker = _own_mosquitto("service benchmark")
-    if started_broker is None:
-        return 1
-    port, broker = started_broker
+    port, broker = _own_mosquitto("bench --ready")
     workdir = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     data = _bench_config(config_path, model, port, workdir, audio={"input": "bench: no microphone here"})
     prefix = _prefix(data)
@@ -225,8 +223,8 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int,
                 service = _spawn_service(workdir / "config.yaml", stderr=log_file)
                 try:
                     if not online.wait(60):
-                        print("the voice service did not come online:\n" + log_path.read_text()[-2000:])
-                        return 1
+                        raise AssistantError("bench --ready: the voice service did not come online in 60 s; "
+                                             "its log ends:\n" + log_path.read_text()[-2000:])  # fmt: skip
                     ready_ms.append((time.perf_counter() - started) * 1000)
                     rss_mb.append(_proc_mb(service.pid))
                     # a long reply spoken (synthesised; this machine has no speaker to play it on)
@@ -309,8 +307,7 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int,
     client.loop_start()
     try:
         if not online.wait(60):
-            print("the service did not come online")
-            return 1
+            raise AssistantError("bench --mqtt: the service did not come online in 60 s")
         ready_s = time.perf_counter() - started
         samples: list[float] = []
         for i in range(commands + 10):
@@ -319,8 +316,7 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int,
             t0 = time.perf_counter()
             client.publish(f"{prefix}/command", json.dumps({"text": text, "id": i}), qos=1)
             if not arrived.wait(5):
-                print(f"no device message for {text!r}")
-                return 1
+                raise AssistantError(f"bench --mqtt: no device message in 5 s for {text!r}")
             if i >= 10:  # the first ten warm up
                 samples.append((time.perf_counter() - t0) * 1000)
             time.sleep(0.01)
@@ -361,10 +357,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
     from ..voice.pipeline import Ears
     from ..voice.vad import SileroVad
 
-    started_broker = _own_mosquitto("voice benchmark")
-    if started_broker is None:
-        return 1
-    port, broker = started_broker
+    port, broker = _own_mosquitto("bench --voice")
     arrivals: list[float] = []
     replies: list[str] = []
     arrived = threading.Event()
@@ -397,8 +390,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
         thread = threading.Thread(target=service.run, kwargs={"install_signals": False}, daemon=True)
         thread.start()
         if not service.link.wait_connected(10):
-            print("voice benchmark: the service did not connect to the broker")
-            return 1
+            raise AssistantError("bench --voice: the service did not connect to the broker in 10 s")
         speaker = None
         if config.tts.engine != "none" and config.tts.speak_replies:
             from ..voice.tts import Speaker
