@@ -230,8 +230,7 @@ def _light_set(req: Request, spec: IntentSpec) -> Outcome:
         resolution = req.resolve(spec)
         if resolution.problem:
             return Outcome(resolution.reply, resolution.problem)
-        levels: dict[str, int] = {}
-        """Known brightness, %, by device id; 0 for a light that is off."""
+        levels: dict[str, int] = {}  # known brightness, %, by device id; 0 for a light that is off
         for device in resolution.devices:
             state = req.registry.state(device.id)
             if state.get("state") == "off" or "brightness" in state:
