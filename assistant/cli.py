@@ -219,8 +219,6 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .tools.demo import run_demo
 
-    if not args.verbose:  # the demo prints what happens; the service's INFO lines would only repeat it
-        logging.getLogger().setLevel(logging.WARNING)
     config, base = load_config(config_path(args.config))
     return run_demo(config, base, load_understanding, args.text)
 
@@ -300,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="FILE",
                    help="also write an HTML report: the table and per-intent accuracy bars "
                         "(needs the [report] extra)")  # fmt: skip
-    p.set_defaults(func=cmd_eval)
+    p.set_defaults(func=cmd_eval, log_level=logging.WARNING)
 
     p = with_config(command("bench", "measure parse latency (p50/p95), load time and memory, beside hassil"))
     p.add_argument("--data", default=str(REPO_ROOT / "tests" / "data" / "handwritten.jsonl"),
@@ -330,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write an HTML report: every latency table printed (parse, --mqtt, --voice, "
                         "--vosk, --ready) with its histograms; not for --faults "
                         "(needs the [report] extra)")  # fmt: skip
-    p.set_defaults(func=cmd_bench)
+    p.set_defaults(func=cmd_bench, log_level=logging.WARNING)
 
     p = with_config(command("run", "run the assistant service on MQTT"))
     p.set_defaults(func=cmd_run)
@@ -342,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(command("demo", "try it with no broker: an embedded one, the service and a few commands, "
                                      "printed (the service's log with -v)"))
     p.add_argument("text", nargs="*", help="commands to send (default: a handful of examples)")
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=cmd_demo, log_level=logging.WARNING)
 
     p = with_config(command("process", "run the voice pipeline on audio files; print one JSON object per "
                                       "utterance"))
@@ -380,8 +378,9 @@ def main(argv: Iterable[str] | None = None, *, machine: str | None = None) -> in
         return 1
     parser = build_parser()
     args = parser.parse_args(list(argv) if argv is not None else None)
+    # demo, eval and bench print what they do; their INFO lines would be mixed in with it (-v brings them back)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else getattr(args, "log_level", logging.INFO),
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

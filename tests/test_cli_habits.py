@@ -164,3 +164,16 @@ def test_the_default_recordings_are_what_eval_voice_reads_where_this_project_has
         pytest.skip(f"{shared} is this project's; an outsider fetches it as the README says")
     assert [p for p in speech_files(shared) if not p.is_file()] == []
     assert len(speech_files(shared)) == 8 + 1 + 5  # commands, the transcripts, the LibriVox readings
+
+
+@pytest.mark.parametrize(("argv", "level"), [
+    (["demo"], "WARNING"), (["eval", "--voice"], "WARNING"), (["bench", "--mqtt"], "WARNING"),
+    (["demo", "-v"], "DEBUG"), (["run"], "INFO"), (["parse", "hi"], "INFO"),
+])  # fmt: skip
+def test_commands_that_print_tables_keep_info_lines_out_of_them(argv, level):
+    """demo, eval and bench print their own account (eval --voice would add a line per utterance heard); the
+    service keeps INFO for the journal. The demo's own test shows the output with and without -v."""
+    import logging
+
+    args = build_parser().parse_args(argv)
+    assert logging.getLevelName(logging.DEBUG if args.verbose else getattr(args, "log_level", logging.INFO)) == level
