@@ -177,3 +177,15 @@ def test_commands_that_print_tables_keep_info_lines_out_of_them(argv, level):
 
     args = build_parser().parse_args(argv)
     assert logging.getLevelName(logging.DEBUG if args.verbose else getattr(args, "log_level", logging.INFO)) == level
+
+
+@pytest.mark.parametrize("command", ["eval", "bench"])
+def test_a_data_file_that_is_missing_or_wrong_is_an_error_line_not_a_traceback(command, tmp_path, capsys):
+    config = str(ROOT / "config.yaml")
+    missing = tmp_path / "none.jsonl"
+    assert main([command, "--config", config, "--data", str(missing), "--no-hassil"]) == 1
+    assert capsys.readouterr().err == f"error: {missing}: no such file\n"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "turn on the desk lamp"}\n\n{"txt": "typo"}\n', encoding="utf-8")
+    assert main([command, "--config", config, "--data", str(bad), "--no-hassil"]) == 1
+    assert capsys.readouterr().err == f"error: {bad}:3: not an example (no 'text')\n"

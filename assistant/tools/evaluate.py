@@ -42,14 +42,25 @@ class Guess:
 
 
 def load_examples(path: Path) -> list[Example]:
+    """The hand-written format: a JSON object a line with `text` (and `context`, `intent`, `targets`, `slots`).
+    AssistantError, naming the file (and line), when it cannot be read or a line is not such an object."""
     examples = []
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
-                continue
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise AssistantError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AssistantError(f"{path}: cannot read: {exc}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
             row = json.loads(line)
             examples.append(Example(row["text"], row.get("context") or {}, row.get("intent"),
                                     tuple(sorted(row.get("targets") or ())), row.get("slots") or {}))  # fmt: skip
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            problem = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise AssistantError(f"{path}:{number}: not an example ({problem})") from None
     return examples
 
 
