@@ -138,7 +138,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise AssistantError("--report is for the text evaluation, not --voice")
         from .tools.evaluate import run_voice_eval
 
-        return run_voice_eval(config, base, load_voice)
+        speech = {"speech": Path(args.speech)} if args.speech else {}
+        return run_voice_eval(config, base, load_voice, **speech)
     if args.data is None:  # the written evaluation split when this is a checkout, else the hand-written set
         split = sorted((REPO_ROOT / "corpus" / "eval").glob("*.jsonl"))
         if split:
@@ -155,32 +156,41 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .tools.bench import run_bench
+    from .tools.bench import Measured, run_bench, write_bench_report
 
     path = Path(config_path(args.config))
     config, base = load_config(path)
     if args.faults:
+        if args.report:
+            raise AssistantError("--report is for the latency tables, not --faults")
         from .app import load_understanding
         from .tools.faults import run_faults
 
         return run_faults(config, load_understanding(config, base))
-    status = run_bench(config, model_path(config, base), Path(args.data), args)
+    if args.report:
+        from .tools.report import require
+
+        require()  # before the benchmark, not after it
+    measured: list[Measured] = []
+    status = run_bench(config, model_path(config, base), Path(args.data), args, measured)
     if status == 0 and args.mqtt:
         from .tools.bench import run_mqtt_bench
 
-        status = run_mqtt_bench(path, model_path(config, base), args.commands)
+        status = run_mqtt_bench(path, model_path(config, base), args.commands, measured)
     if status == 0 and args.vosk:
         from .tools.bench import run_vosk_bench
 
-        status = run_vosk_bench(config, [Path(f) for f in args.vosk], args.vosk_model)
+        status = run_vosk_bench(config, [Path(f) for f in args.vosk], args.vosk_model, measured)
     if status == 0 and args.voice:
         from .tools.bench import run_voice_bench
 
-        status = run_voice_bench(config, base, [Path(f) for f in args.voice], args.voice_runs)
+        status = run_voice_bench(config, base, [Path(f) for f in args.voice], args.voice_runs, measured)
     if status == 0 and args.ready:
         from .tools.bench import run_service_ready_bench
 
-        status = run_service_ready_bench(path, model_path(config, base), args.ready)
+        status = run_service_ready_bench(path, model_path(config, base), args.ready, measured)
+    if status == 0 and args.report:
+        write_bench_report(Path(args.report), measured)
     return status
 
 
@@ -260,10 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
                               **kwargs)  # fmt: skip
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--config", help=f"config file (default: $ASSISTANT_CONFIG or {DEFAULT_CONFIG})")
+        p.add_argument("--config", metavar="PATH",
+                       help=f"config file (default: $ASSISTANT_CONFIG or {DEFAULT_CONFIG})")
         return p
 
-    data_help = "sentences and their expected results, JSON lines (default: the checkout's tests/data/)"
 
     p = with_config(command("check-config", "validate the config, its model file and microphone; start nothing"))
     p.set_defaults(func=cmd_check_config)
@@ -273,38 +283,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text", nargs="*", help="sentences (default: one per stdin line)")
     p.set_defaults(func=cmd_parse)
 
-    p = with_config(command("eval", "accuracy on the written evaluation split (or a set given), beside hassil"))
+    p = with_config(command("eval", "measure accuracy on the written evaluation split (or a set given), "
+                                   "beside hassil"))
     p.add_argument("--data", default=None, help="a JSONL set, hand-written format, or a corpus folder/file "
                    "(default: the checkout's corpus/eval/, else tests/data/handwritten.jsonl)")
     p.add_argument("--generated", default=None, help="held-out generated split (default: from the model metadata)")
     p.add_argument("--no-hassil", action="store_true", help="skip the hassil peer")
-    p.add_argument("--errors", type=int, default=0, help="print up to N failures")
+    p.add_argument("--errors", type=int, default=0, metavar="N", help="print up to N failures")
     p.add_argument("--voice", action="store_true",
-                   help="instead: WER and command success on the shared recordings and Piper speech with noise")
+                   help="instead: WER and command success on recordings (--speech) and on Piper speech "
+                        "with noise (needs the [voice] extra)")  # fmt: skip
+    p.add_argument("--speech", metavar="DIR", help="--voice: the folder with commands/ and librivox/ "
+                   "(default: ../shared/data/speech; the README says what goes in it)")
     p.add_argument("--report", metavar="FILE",
-                   help="also write an HTML report: the table and per-intent accuracy bars (the report extra)")
-    p.set_defaults(func=cmd_eval)
+                   help="also write an HTML report: the table and per-intent accuracy bars "
+                        "(needs the [report] extra)")  # fmt: skip
+    p.set_defaults(func=cmd_eval, log_level=logging.WARNING)
 
-    p = with_config(command("bench", "parse latency (p50/p95), load time and memory, beside hassil"))
-    p.add_argument("--data", default=str(REPO_ROOT / "tests" / "data" / "handwritten.jsonl"), help=data_help)
-    p.add_argument("--runs", type=int, default=5, help="passes over the sentences")
+    p = with_config(command("bench", "measure parse latency (p50/p95), load time and memory, beside hassil"))
+    p.add_argument("--data", default=str(REPO_ROOT / "tests" / "data" / "handwritten.jsonl"),
+                   help="sentences and their expected results, JSON lines (default: the checkout's "
+                        "tests/data/handwritten.jsonl)")  # fmt: skip
+    p.add_argument("--runs", type=int, default=5, metavar="N",
+                   help="passes over the sentences (default: %(default)s)")
     p.add_argument("--no-hassil", action="store_true", help="skip the hassil peer")
     p.add_argument("--mqtt", action="store_true",
-                   help="also: command-to-device latency over a real broker (mosquitto on a free port)")
-    p.add_argument("--commands", type=int, default=200, help="commands sent for --mqtt")
+                   help="also: command-to-device latency over a real broker (mosquitto on a free port, else "
+                        "the embedded one)")  # fmt: skip
+    p.add_argument("--commands", type=int, default=200, metavar="N",
+                   help="--mqtt: commands to send (default: %(default)s)")
     p.add_argument("--faults", action="store_true",
                    help="instead: stalls, refusals, outages and attacks on a real mosquitto; a table of actions "
                         "expected/seen/late/wrong and whether each reply told the truth")  # fmt: skip
     p.add_argument("--voice", nargs="+", metavar="WAV",
                    help="also: end of speech to device message over mosquitto, real-time factor, memory")
-    p.add_argument("--voice-runs", type=int, default=3, help="runs per file for --voice")
+    p.add_argument("--voice-runs", type=int, default=3, metavar="N",
+                   help="--voice: runs per file (default: %(default)s)")
     p.add_argument("--ready", type=int, default=0, metavar="N",
                    help="also: start the voice service N times, time start to ready, peak memory")  # fmt: skip
     p.add_argument("--vosk", nargs="+", metavar="WAV", help="also: vosk streaming, endpoint to final transcript")
-    p.add_argument("--vosk-model", default="vosk-model-small-ko-0.22", help="model id or folder for --vosk")
+    p.add_argument("--vosk-model", default="vosk-model-small-ko-0.22", metavar="ID",
+                   help="--vosk: a model id or folder (default: %(default)s)")
     p.add_argument("--report", metavar="FILE",
-                   help="also write an HTML report: parse latency table and histograms (the report extra)")
-    p.set_defaults(func=cmd_bench)
+                   help="also write an HTML report: every latency table printed (parse, --mqtt, --voice, "
+                        "--vosk, --ready) with its histograms; not for --faults "
+                        "(needs the [report] extra)")  # fmt: skip
+    p.set_defaults(func=cmd_bench, log_level=logging.WARNING)
 
     p = with_config(command("run", "run the assistant service on MQTT"))
     p.set_defaults(func=cmd_run)
@@ -313,17 +337,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the JSON the service publishes")
     p.set_defaults(func=cmd_devices)
 
-    p = with_config(command("demo", "an embedded broker, the service, a few commands: printed"))
+    p = with_config(command("demo", "try it with no broker: an embedded one, the service and a few commands, "
+                                     "printed (the service's log with -v)"))
     p.add_argument("text", nargs="*", help="commands to send (default: a handful of examples)")
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=cmd_demo, log_level=logging.WARNING)
 
-    p = with_config(command("process", "the voice pipeline on audio files; one JSON line per utterance"))
+    p = with_config(command("process", "run the voice pipeline on audio files; print one JSON object per "
+                                      "utterance"))
     p.add_argument("files", nargs="+", help="WAV files (any rate, any channels); - reads raw s16le PCM from stdin")
     p.add_argument("--rate", type=int, default=16000, help="stdin PCM: sample rate in Hz")
     p.add_argument("--channels", type=int, default=1, help="stdin PCM: channels")
     p.set_defaults(func=cmd_process)
 
-    p = command("models", "speech models: list, pull (download and verify), verify",
+    p = command("models", "list, pull (download and verify) or verify the speech models",
                 epilog=models.registry_help(), formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("action", choices=["list", "pull", "verify"],
                    help="list: where each model is; pull: fetch and verify; verify: check every file's sha256")
@@ -352,8 +378,9 @@ def main(argv: Iterable[str] | None = None, *, machine: str | None = None) -> in
         return 1
     parser = build_parser()
     args = parser.parse_args(list(argv) if argv is not None else None)
+    # demo, eval and bench print what they do; their INFO lines would be mixed in with it (-v brings them back)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else getattr(args, "log_level", logging.INFO),
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

@@ -59,6 +59,27 @@ def test_bench_report_has_the_latency_histograms(tiny_set, tmp_path, capsys):
     assert "<td>parse (model+resolution)</td>" in page and "<td>8</td>" in page  # 4 sentences, 2 passes
 
 
+def test_bench_report_covers_the_mqtt_table_too(tiny_set, tmp_path, capsys):
+    """--mqtt over a real broker (mosquitto, or the embedded one where it is not installed): its table and
+    histogram are in the same report, after the parse latency."""
+    report = tmp_path / "bench.html"
+    argv = ["bench", "--config", str(CONFIG), "--data", str(tiny_set), "--runs", "1", "--no-hassil",
+            "--mqtt", "--commands", "20", "--report", str(report)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "command -> device message" in out and out.rstrip().endswith(f"report: {report}")
+    page = report.read_text(encoding="utf-8")
+    assert len(images(page)) == 2 and all(png.startswith(PNG_MAGIC) for png in images(page))
+    assert page.index("<h2>Parse latency per sentence</h2>") < page.index("<h2>Command to device over ")
+    assert re.search(r"<td>command -&gt; device message</td>(<td>[0-9.]+</td>){3}<td>20</td>", page), page[-3000:]
+
+
+def test_bench_report_is_not_for_the_fault_table(tmp_path, capsys):
+    assert main(["bench", "--config", str(CONFIG), "--faults", "--report", str(tmp_path / "x.html")]) == 1
+    assert capsys.readouterr().err == "error: --report is for the latency tables, not --faults\n"
+    assert not (tmp_path / "x.html").exists()
+
+
 def test_without_matplotlib_the_error_names_the_extra_before_anything_runs(tiny_set, tmp_path, monkeypatch,
                                                                            capsys):  # fmt: skip
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed

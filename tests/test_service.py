@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -229,6 +230,22 @@ def test_demo_shows_commands_devices_and_replies():
     out = proc.stdout
     assert "device: zigbee2mqtt/living_room_lamp/set  {\"state\":\"ON\"}" in out
     assert "reply:  No, the Garage Door is closed." in out
+
+
+def test_demo_output_is_not_mixed_with_log_lines():
+    """On a terminal stdout and stderr show together: without -v only the demo's own lines are there."""
+    command = [sys.executable, "-m", "assistant.cli", "demo", "--config", str(CONFIG), "turn on the hallway light"]
+    proc = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout
+    lines = [line for line in proc.stdout.splitlines() if line]
+    assert lines[0].startswith("embedded MQTT broker (amqtt) on 127.0.0.1:")
+    assert re.fullmatch(r"assistant service connected \(\d+ devices\)", lines[1]), lines
+    assert lines[2:] == ["> turn on the hallway light", '  device: zigbee2mqtt/hallway_light/set  {"state":"ON"}',
+                         "  reply:  Turned on the Hallway Light.  (success=True)"]  # fmt: skip
+    verbose = subprocess.run(command + ["-v"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert verbose.returncode == 0, verbose.stderr
+    assert "INFO assistant.service.daemon: command from mqtt: 'turn on the hallway light' -> done" in verbose.stderr
+    assert "INFO" not in verbose.stdout and "> turn on the hallway light" in verbose.stdout
 
 
 def test_sighup_while_starting_is_a_reload_not_an_exit(tmp_path):

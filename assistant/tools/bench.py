@@ -7,12 +7,25 @@ import json
 import resource
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..config import Config
 from ..devices import Registry
+from ..errors import AssistantError
 from .evaluate import HassilPeer, load_examples
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One latency table a bench mode printed, kept for ``--report``."""
+
+    title: str
+    note: str
+    """How it was measured (what, how many, the setup), one line."""
+    samples_ms: dict[str, list[float]]
+    """Each row's samples, milliseconds, by the row's name as printed."""
 
 
 def _rss_mb() -> float:
@@ -31,15 +44,11 @@ def _row(name: str, samples: list[float]) -> str:
     return f"{name:<26}{p50:>9.2f}{p95:>9.2f}{worst:>9.2f}   (n={len(samples)})"
 
 
-def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
+def run_bench(config: Config, model_path: Path, data: Path, args: Any,
+              measured: list[Measured] | None = None) -> int:  # fmt: skip
     from ..understanding.model import NluModel
     from ..understanding.parser import Context, Understander
 
-    report = getattr(args, "report", None)
-    if report:
-        from .report import require
-
-        require()  # before the benchmark, not after it
     rss_before = _rss_mb()
     started = time.perf_counter()
     model = NluModel(model_path, threads=1)
@@ -83,33 +92,38 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
         print(_row("hassil recognize", hassil))
         print(f"\nhassil load: {hassil_load_s * 1000:.0f} ms; peak RSS after hassil: {_rss_mb():.0f} MB")
         samples["hassil recognize"] = hassil
-    if report:
-        _write_bench_report(Path(report), f"{len(examples)} sentences from {data.name}, {args.runs} passes;"
-                            f" model load {load_s * 1000:.0f} ms; peak RSS {rss_ours:.0f} MB", samples)  # fmt: skip
+    if measured is not None:
+        setup = f"{len(examples)} sentences from {data.name}, {args.runs} passes"
+        resources = f"model load {load_s * 1000:.0f} ms; peak RSS {rss_ours:.0f} MB"
+        measured.append(Measured("Parse latency per sentence", f"{setup}; {resources}", samples))
     return 0
 
 
-def _write_bench_report(path: Path, setup: str, samples: dict[str, list[float]]) -> None:
+def write_bench_report(path: Path, measured: list[Measured]) -> None:
+    """The HTML report of every latency table the run printed: per table, its figures and histograms."""
     from .report import Section, latency_figure, write_report
 
-    table = [["latency, ms", "p50", "p95", "max", "n"]]
-    for name, values in samples.items():
-        p50, p95, worst = _quantiles(values)
-        table.append([name, f"{p50:.2f}", f"{p95:.2f}", f"{worst:.2f}", str(len(values))])
-    write_report(path, "assistant bench", [
-        Section("Parse latency per sentence", table, note=setup),
-        Section("Latency histograms", png=latency_figure(samples)),
-    ])  # fmt: skip
+    sections = []
+    for part in measured:
+        table = [["latency, ms", "p50", "p95", "max", "n"]]
+        samples = {name: values for name, values in part.samples_ms.items() if values}
+        for name, values in samples.items():
+            p50, p95, worst = _quantiles(values)
+            table.append([name, f"{p50:.2f}", f"{p95:.2f}", f"{worst:.2f}", str(len(values))])
+        sections.append(Section(part.title, table, note=part.note))
+        if samples:
+            sections.append(Section(f"{part.title}: histograms", png=latency_figure(samples)))
+    write_report(path, "assistant bench", sections)
     print(f"\nreport: {path}")
 
 
-def _own_mosquitto(benchmark: str) -> tuple[int, Any] | None:
-    """(port, broker) of a mosquitto started for ``benchmark``; None, said, when mosquitto is not installed."""
+def _own_mosquitto(benchmark: str) -> tuple[int, Any]:
+    """(port, broker) of a mosquitto started for ``benchmark``; AssistantError when it is not installed."""
     from .broker import Mosquitto, mosquitto_binary
 
     if mosquitto_binary() is None:
-        print(f"{benchmark}: mosquitto is not installed")
-        return None
+        raise AssistantError(f"{benchmark}: mosquitto is not installed (Debian, Raspberry Pi OS: "
+                             "apt-get install mosquitto)")  # fmt: skip
     broker = Mosquitto().start()
     return broker.port, broker
 
@@ -174,7 +188,8 @@ def _proc_mb(pid: int, field: str = "VmHWM") -> float:
 LONG_REPLY = "Set the kitchen ceiling light and the kitchen counter lights to thirty percent, and turned off the hallway light."
 
 
-def run_service_ready_bench(config_path: Path, model: Path, runs: int) -> int:
+def run_service_ready_bench(config_path: Path, model: Path, runs: int,
+                            measured: list[Measured] | None = None) -> int:  # fmt: skip
     """The voice service as systemd starts it (a subprocess, `audio.input` set, a real mosquitto): time
     from start to `<prefix>/<site>/status` online with every model loaded and warmed, and its peak
     memory then. This machine has no microphone: the service starts, and keeps retrying to open it."""
@@ -184,10 +199,7 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int) -> int:
 
     from ..mqtt import new_client
 
-    started_broker = _own_mosquitto("service benchmark")
-    if started_broker is None:
-        return 1
-    port, broker = started_broker
+    port, broker = _own_mosquitto("bench --ready")
     workdir = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     data = _bench_config(config_path, model, port, workdir, audio={"input": "bench: no microphone here"})
     prefix = _prefix(data)
@@ -211,8 +223,8 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int) -> int:
                 service = _spawn_service(workdir / "config.yaml", stderr=log_file)
                 try:
                     if not online.wait(60):
-                        print("the voice service did not come online:\n" + log_path.read_text()[-2000:])
-                        return 1
+                        raise AssistantError("bench --ready: the voice service did not come online in 60 s; "
+                                             "its log ends:\n" + log_path.read_text()[-2000:])  # fmt: skip
                     ready_ms.append((time.perf_counter() - started) * 1000)
                     rss_mb.append(_proc_mb(service.pid))
                     # a long reply spoken (synthesised; this machine has no speaker to play it on)
@@ -240,10 +252,14 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int) -> int:
           f" p50 {statistics.median(spoken_rss_mb):.0f} MB, max {max(spoken_rss_mb):.0f} MB;"
           f" resident then (VmRSS) p50 {statistics.median(resident_mb):.0f} MB")  # fmt: skip
     print(f"environment from {UNIT.name}: {unit_environment() or 'none'}")
+    if measured is not None:
+        note = f"asr.engine {engine}, {runs} starts; peak RSS at ready p50 {statistics.median(rss_mb):.0f} MB"
+        measured.append(Measured("Voice service start to ready", note, {"start -> status online": ready_ms}))
     return 0
 
 
-def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
+def run_mqtt_bench(config_path: Path, model: Path, commands: int,
+                   measured: list[Measured] | None = None) -> int:  # fmt: skip
     """Command-to-device latency over a real broker: a mosquitto on a free loopback port (amqtt when
     mosquitto is not installed), the service as a subprocess, and a client that publishes a text
     command and times the device message's arrival."""
@@ -291,8 +307,7 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
     client.loop_start()
     try:
         if not online.wait(60):
-            print("the service did not come online")
-            return 1
+            raise AssistantError("bench --mqtt: the service did not come online in 60 s")
         ready_s = time.perf_counter() - started
         samples: list[float] = []
         for i in range(commands + 10):
@@ -301,8 +316,7 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
             t0 = time.perf_counter()
             client.publish(f"{prefix}/command", json.dumps({"text": text, "id": i}), qos=1)
             if not arrived.wait(5):
-                print(f"no device message for {text!r}")
-                return 1
+                raise AssistantError(f"bench --mqtt: no device message in 5 s for {text!r}")
             if i >= 10:  # the first ten warm up
                 samples.append((time.perf_counter() - t0) * 1000)
             time.sleep(0.01)
@@ -317,10 +331,15 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int) -> int:
     print(f"{'latency, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
     print(_row("command -> device message", samples))
     print(f"service start to online: {ready_s * 1000:.0f} ms")
+    if measured is not None:
+        note = f"{commands} commands, the service as a subprocess; start to online {ready_s * 1000:.0f} ms"
+        measured.append(Measured(f"Command to device over {broker_name}", note,
+                                 {"command -> device message": samples}))  # fmt: skip
     return 0
 
 
-def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int) -> int:
+def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
+                    measured: list[Measured] | None = None) -> int:  # fmt: skip
     """Voice figures: end of speech to device message over a real mosquitto (audio fed at real-time pace,
     so the end-of-speech silence is waited for as with a microphone), recognition real-time factor,
     model load time and peak memory with the recogniser and the language model loaded."""
@@ -338,10 +357,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int) ->
     from ..voice.pipeline import Ears
     from ..voice.vad import SileroVad
 
-    started_broker = _own_mosquitto("voice benchmark")
-    if started_broker is None:
-        return 1
-    port, broker = started_broker
+    port, broker = _own_mosquitto("bench --voice")
     arrivals: list[float] = []
     replies: list[str] = []
     arrived = threading.Event()
@@ -374,8 +390,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int) ->
         thread = threading.Thread(target=service.run, kwargs={"install_signals": False}, daemon=True)
         thread.start()
         if not service.link.wait_connected(10):
-            print("voice benchmark: the service did not connect to the broker")
-            return 1
+            raise AssistantError("bench --voice: the service did not connect to the broker in 10 s")
         speaker = None
         if config.tts.engine != "none" and config.tts.speak_replies:
             from ..voice.tts import Speaker
@@ -432,10 +447,16 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int) ->
         print(_row("end of speech -> device", e2e))
     print(_row("recognition per utterance", asr_ms))
     print(f"recognition real-time factor: p50 {statistics.median(rtf):.3f}")
+    if measured is not None:
+        pace = f"{len(files)} files x {runs} runs at real-time pace"
+        note = f"{pace}; real-time factor p50 {statistics.median(rtf):.3f}"
+        rows = {"end of speech -> device": e2e, "recognition per utterance": asr_ms}
+        measured.append(Measured(f"Voice: {config.asr.engine} recognition", note, rows))
     return 0
 
 
-def run_vosk_bench(config: Config, files: list[Path], model: str) -> int:
+def run_vosk_bench(config: Config, files: list[Path], model: str,
+                   measured: list[Measured] | None = None) -> int:  # fmt: skip
     """Streaming recognition with vosk through the product's own front half (``Ears``): audio reaches the
     recogniser as it arrives (real-time pace), so at the endpoint only the final decoding is left.
     Prints endpoint -> final transcript, and end of speech -> final transcript (which includes the
@@ -476,4 +497,8 @@ def run_vosk_bench(config: Config, files: list[Path], model: str) -> int:
         print(_row("endpoint -> final", after_endpoint))
         print(_row("end of speech -> final", after_speech))
     print(f"transcripts: {texts}")
+    if measured is not None and len(after_endpoint) > 1:
+        rows = {"endpoint -> final": after_endpoint, "end of speech -> final": after_speech}
+        note = f"{len(files)} files at real-time pace"
+        measured.append(Measured(f"Vosk streaming ({folder.name})", note, rows))
     return 0

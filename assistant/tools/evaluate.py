@@ -42,14 +42,25 @@ class Guess:
 
 
 def load_examples(path: Path) -> list[Example]:
+    """The hand-written format: a JSON object a line with `text` (and `context`, `intent`, `targets`, `slots`).
+    AssistantError, naming the file (and line), when it cannot be read or a line is not such an object."""
     examples = []
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
-                continue
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise AssistantError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AssistantError(f"{path}: cannot read: {exc}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
             row = json.loads(line)
             examples.append(Example(row["text"], row.get("context") or {}, row.get("intent"),
                                     tuple(sorted(row.get("targets") or ())), row.get("slots") or {}))  # fmt: skip
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            problem = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise AssistantError(f"{path}:{number}: not an example ({problem})") from None
     return examples
 
 
@@ -276,7 +287,7 @@ def _write_eval_report(path: Path, data: Path, counts: str, columns: dict[str, d
 # -- voice ------------------------------------------------------------------------------------------
 
 SHARED_SPEECH = Path("..") / "shared" / "data" / "speech"
-"""The project's shared recordings, beside the checkout the evaluation is run from."""
+"""The project's shared recordings, beside the checkout the evaluation is run from (else ``--speech``)."""
 # The command each shared recording carries (after any wake phrase), and what it must do.
 SHARED_COMMANDS = {
     "turn_on_living_room_lamp": "turn on the living room lamp",
@@ -348,16 +359,32 @@ def kitchen_noise(n: int, rng: Any, rate: int = 16000) -> Any:
     return (unit(fan) + 0.7 * unit(tap) + 0.6 * unit(clinks)).astype(np.float32)
 
 
-def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[float, ...] = (20, 10, 5)) -> int:
-    """Word error rate and command success (right intent and targets) on the shared recordings and on
-    commands spoken by the Piper voice, clean and with noise at each SNR: white, a synthetic kitchen, and
-    background talk (babble)."""
+def speech_files(folder: Path) -> list[Path]:
+    """What ``eval --voice`` reads in ``folder``: commands/*.wav, librivox/*.wav and their transcripts."""
+    librivox = folder / "librivox"
+    transcripts = librivox / "transcripts.tsv"
+    lines = transcripts.read_text(encoding="utf-8").splitlines() if transcripts.is_file() else []
+    wavs = [librivox / f"{line.split(chr(9))[0]}.wav" for line in lines]
+    return [folder / "commands" / f"{stem}.wav" for stem in SHARED_COMMANDS] + [transcripts, *wavs]
+
+
+def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[float, ...] = (20, 10, 5),
+                   speech: Path = SHARED_SPEECH) -> int:  # fmt: skip
+    """Word error rate and command success (right intent and targets) on the shared recordings (in
+    ``speech``) and on commands spoken by the Piper voice, clean and with noise at each SNR: white, a
+    synthetic kitchen, and background talk (babble, from the LibriVox readings)."""
     import numpy as np
 
     from ..config import Tts
     from ..voice.audio import read_wav, split, to_mono_16k
     from ..voice.tts import Speaker
 
+    missing = [p for p in speech_files(speech) if not p.is_file()]
+    if missing:  # before any model is loaded
+        shown = ", ".join(str(p.relative_to(speech)) for p in missing[:3]) + (", ..." * (len(missing) > 3))
+        raise AssistantError(f"eval --voice: {len(missing)} files missing from {speech} ({shown}); "
+                             "README, 'Evaluating the voice pipeline', says which and where they come from, "
+                             "and --speech DIR points at another folder")  # fmt: skip
     pipeline = load_voice(config, base)
 
     def run(samples: Any) -> list[dict[str, Any]]:
@@ -384,11 +411,11 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
           " and targets")  # fmt: skip
     print(f"{'audio':<38}{'WER':>8}{'commands':>12}")
     lamp = ["light.living_room_lamp"]
-    shared = [(text, read_wav(SHARED_SPEECH / "commands" / f"{stem}.wav"),
+    shared = [(text, read_wav(speech / "commands" / f"{stem}.wav"),
                "HassGetCurrentTime" if "time" in text else "HassTurnOn", [] if "time" in text else lamp)
               for stem, text in SHARED_COMMANDS.items()]  # fmt: skip
     table("shared recordings (8 files)", shared)
-    librivox = SHARED_SPEECH / "librivox"
+    librivox = speech / "librivox"
     edits = words = 0
     for line in (librivox / "transcripts.tsv").read_text().splitlines():
         file_id, reference = line.split("\t")

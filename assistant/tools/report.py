@@ -105,7 +105,7 @@ def latency_figure(samples_ms: Mapping[str, Sequence[float]]) -> bytes:
         cut = f", {beyond} beyond the axis (max {max(samples):.2f})" if beyond else ""
         axes.set_title(f"{name} (n={len(samples)}{cut})", fontsize=9, loc="left")
         axes.set_xlabel("ms")
-        axes.set_ylabel("sentences")
+        axes.set_ylabel("count")
     return _png(figure)
 
 

@@ -20,6 +20,7 @@ from ..errors import UnsupportedAction
 from . import schema
 from .replies import (
     NOT_UNDERSTOOD,
+    already,
     called,
     degrees,
     is_phrase,
@@ -226,19 +227,44 @@ def _light_set(req: Request, spec: IntentSpec) -> Outcome:
     if step_info:
         step = abs(int(slots.get("brightness_step") or req.settings.brightness_step)) * step_info[2]
         slots["brightness_step"] = step
+        resolution = req.resolve(spec)
+        if resolution.problem:
+            return Outcome(resolution.reply, resolution.problem)
+        levels: dict[str, int] = {}  # known brightness, %, by device id; 0 for a light that is off
+        for device in resolution.devices:
+            state = req.registry.state(device.id)
+            if state.get("state") == "off" or "brightness" in state:
+                levels[device.id] = 0 if state.get("state") == "off" else int(state["brightness"])
+        # A light already where the step would take it ("too bright" and it is off) is told about, sent nothing.
+        limit = 0 if step < 0 else 100
+        unchanged = [d for d in resolution.devices if levels.get(d.id) == limit]
+        note = already(unchanged, "off" if step < 0 else "at full brightness") if unchanged else ""
+        acting = [d for d in resolution.devices if d not in unchanged]
+        if not acting:
+            return Outcome(note, "answer", targets=unchanged)
 
         def action_for(device: Device) -> tuple[str, dict[str, Any]] | None:
             if not supports(device, "brightness"):
                 return None
-            state = req.registry.state(device.id)
-            if "brightness" in state or state.get("state") == "off":
-                current = 0 if state.get("state") == "off" else int(state.get("brightness", 100))
-                value = max(0, min(100, current + step))
+            if device.id in levels:
+                value = max(0, min(100, levels[device.id] + step))
                 return "set_brightness", {"brightness": value, "brightness_255": round(value * 254 / 100)}
             return "step_brightness", {"step": step, "step_255": round(step * 254 / 100)}
 
-        verb = "Brightened" if step > 0 else "Dimmed"
-        return _act(req, spec, action_for, lambda ds: f"{verb} {names_of(ds)}.")
+        def reply(devices: list[Device]) -> str:
+            turned_on = [d for d in devices if levels.get(d.id) == 0]
+            turned_off = [d for d in devices if levels.get(d.id, 100) + step <= 0]
+            changed = [d for d in devices if d not in turned_on and d not in turned_off]
+            parts = [f"{'Brightened' if step > 0 else 'Dimmed'} {names_of(changed)}." if changed else "",
+                     f"Turned on {names_of(turned_on)} at {pct(min(100, step))} brightness." if turned_on else "",
+                     f"Turned off {names_of(turned_off)}." if turned_off else ""]  # fmt: skip
+            return " ".join(p for p in parts if p)
+
+        outcome = _act(req, spec, action_for, reply, replace(resolution, devices=acting))
+        if note and outcome.kind == "done":  # still a target: "turn them on" next means all of them
+            outcome.reply = f"{outcome.reply} {note}"
+            outcome.targets += unchanged
+        return outcome
     if "brightness" in slots:
         value = slots["brightness"]
         params = {"brightness": value, "brightness_255": round(value * 254 / 100)}

@@ -128,6 +128,12 @@ def people_home(home: Sequence[Named]) -> str:
     return f"{names_of(home)} {'is' if len(home) == 1 else 'are'} home."
 
 
+def already(devices: Sequence[Named], words: str) -> str:
+    """ "The Living Room Lamp is already off.", "The Kitchen Counter Lights are already off." (nothing was sent) """
+    one = len(devices) == 1 and not (devices[0].name.endswith("s") and not devices[0].name.endswith("ss"))
+    return sentence([f"{names_of(devices)} {'is' if one else 'are'} already {words}"])
+
+
 def pct(value: float) -> str:
     return f"{int(round(value))}%"
 
