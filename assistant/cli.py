@@ -138,8 +138,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise AssistantError("--report is for the text evaluation, not --voice")
         from .tools.evaluate import run_voice_eval
 
-        speech = {"speech": Path(args.speech)} if args.speech else {}
-        return run_voice_eval(config, base, load_voice, **speech)
+        if args.speech:
+            return run_voice_eval(config, base, load_voice, speech=Path(args.speech))
+        return run_voice_eval(config, base, load_voice)
     if args.data is None:  # the written evaluation split when this is a checkout, else the hand-written set
         split = sorted((REPO_ROOT / "corpus" / "eval").glob("*.jsonl"))
         if split:

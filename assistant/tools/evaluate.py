@@ -452,12 +452,12 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
     for label, snr, kind in conditions:
         items = []
         spans = []
-        for text, intent, targets, speech in synth:
-            spans.append((500.0, 500.0 + len(speech) / 16))
-            x = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)])
+        for text, intent, targets, audio in synth:
+            spans.append((500.0, 500.0 + len(audio) / 16))
+            x = np.concatenate([np.zeros(8000, np.float32), audio, np.zeros(16000, np.float32)])
             if snr is not None and kind is not None:
                 n = noise(kind, len(x))
-                gain = np.sqrt(float(np.mean(speech**2)) / (float(np.mean(n**2)) * 10 ** (snr / 10)))
+                gain = np.sqrt(float(np.mean(audio**2)) / (float(np.mean(n**2)) * 10 ** (snr / 10)))
                 x = x + gain * n
             items.append((text, np.clip(x, -32768, 32767).astype(np.int16), intent, targets))
         table(f"piper voice, {label if snr is None else f'{label} noise {snr:g} dB SNR'}", items, spans)
