@@ -15,11 +15,11 @@ from ..devices import Registry
 from .evaluate import HassilPeer, load_examples
 
 
-def _rss_mb() -> float:
+def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _quantiles(samples: list[float]) -> tuple[float, float, float]:
+def quantiles(samples: list[float]) -> tuple[float, float, float]:
     if len(samples) < 2:  # one run: that figure is every quantile
         return samples[0], samples[0], samples[0]
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
@@ -27,7 +27,7 @@ def _quantiles(samples: list[float]) -> tuple[float, float, float]:
 
 
 def _row(name: str, samples: list[float]) -> str:
-    p50, p95, worst = _quantiles(samples)
+    p50, p95, worst = quantiles(samples)
     return f"{name:<26}{p50:>9.2f}{p95:>9.2f}{worst:>9.2f}   (n={len(samples)})"
 
 
@@ -40,7 +40,7 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
         from .report import require
 
         require()  # before the benchmark, not after it
-    rss_before = _rss_mb()
+    rss_before = rss_mb()
     started = time.perf_counter()
     model = NluModel(model_path, threads=1)
     load_s = time.perf_counter() - started
@@ -59,7 +59,7 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
             t0 = time.perf_counter()
             model.predict(example.text)
             model_only.append((time.perf_counter() - t0) * 1000)
-    rss_ours = _rss_mb()
+    rss_ours = rss_mb()
 
     print(f"model: {model_path} ({model_path.stat().st_size / 1e6:.1f} MB), ONNX Runtime intra-op threads = 1")
     print(f"sentences: {len(examples)} from {data}, {args.runs} passes")
@@ -81,7 +81,7 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any) -> int:
                 peer.guess(example.text, area)
                 hassil.append((time.perf_counter() - t0) * 1000)
         print(_row("hassil recognize", hassil))
-        print(f"\nhassil load: {hassil_load_s * 1000:.0f} ms; peak RSS after hassil: {_rss_mb():.0f} MB")
+        print(f"\nhassil load: {hassil_load_s * 1000:.0f} ms; peak RSS after hassil: {rss_mb():.0f} MB")
         samples["hassil recognize"] = hassil
     if report:
         _write_bench_report(Path(report), f"{len(examples)} sentences from {data.name}, {args.runs} passes;"
@@ -94,7 +94,7 @@ def _write_bench_report(path: Path, setup: str, samples: dict[str, list[float]])
 
     table = [["latency, ms", "p50", "p95", "max", "n"]]
     for name, values in samples.items():
-        p50, p95, worst = _quantiles(values)
+        p50, p95, worst = quantiles(values)
         table.append([name, f"{p50:.2f}", f"{p95:.2f}", f"{worst:.2f}", str(len(values))])
     write_report(path, "assistant bench", [
         Section("Parse latency per sentence", table, note=setup),
@@ -163,7 +163,7 @@ def _spawn_service(config: Path, stderr: Any = None) -> Any:
                             stdout=subprocess.DEVNULL, stderr=stderr or subprocess.DEVNULL)  # fmt: skip
 
 
-def _proc_mb(pid: int, field: str = "VmHWM") -> float:
+def proc_mb(pid: int, field: str = "VmHWM") -> float:
     """A running process's peak (VmHWM) or current (VmRSS) resident memory, from /proc."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -214,12 +214,12 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int) -> int:
                         print("the voice service did not come online:\n" + log_path.read_text()[-2000:])
                         return 1
                     ready_ms.append((time.perf_counter() - started) * 1000)
-                    rss_mb.append(_proc_mb(service.pid))
+                    rss_mb.append(proc_mb(service.pid))
                     # a long reply spoken (synthesised; this machine has no speaker to play it on)
                     watcher.publish(f"{prefix}/say", LONG_REPLY.encode(), qos=1)
                     time.sleep(say_wait_s)
-                    spoken_rss_mb.append(_proc_mb(service.pid))
-                    resident_mb.append(_proc_mb(service.pid, "VmRSS"))
+                    spoken_rss_mb.append(proc_mb(service.pid))
+                    resident_mb.append(proc_mb(service.pid, "VmRSS"))
                 finally:
                     service.terminate()
                     try:
@@ -426,7 +426,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int) ->
         broker.stop()
     print(f"\nvoice: {config.asr.engine} recognition, {len(files)} files x {runs} runs, audio fed at real-time pace")
     print(f"models loaded and warmed (VAD, recogniser, language model): {load_s * 1000:.0f} ms")
-    print(f"peak RSS with all of them loaded{' and the replies synthesised' if speaker else ''}: {_rss_mb():.0f} MB")
+    print(f"peak RSS with all of them loaded{' and the replies synthesised' if speaker else ''}: {rss_mb():.0f} MB")
     print(f"{'latency, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
     if e2e:
         print(_row("end of speech -> device", e2e))
