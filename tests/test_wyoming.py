@@ -574,3 +574,67 @@ def test_the_same_sentence_gives_the_same_device_message_every_way_in(home, conf
     got["satellite"] = device_messages(mark)
 
     assert got == {way: wanted for way in ("mqtt", "microphone", "wyoming", "satellite")}
+
+
+# -- timers -------------------------------------------------------------------------------------------
+
+
+def test_a_timer_is_announced_back_to_the_satellite_that_set_it(home, config, recognizer, speaker):
+    """A satellite in the kitchen says "start a three second timer"; when it finishes, that satellite (and
+    not the one in the office) gets Wyoming's ``timer-finished`` and the spoken announcement."""
+    from piper.config import SynthesisConfig
+    from wyoming.timer import TimerFinished
+
+    from assistant.app import satellite_ears
+    from assistant.voice.audio import to_mono_16k
+
+    daemon, observer = home
+    voice = speaker.engine.voice
+    style = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    audio = np.concatenate([c.audio_int16_array for c in voice.synthesize("Start a three second timer.",
+                                                                           syn_config=style)])  # fmt: skip
+    spoken = np.concatenate([np.zeros(8000, np.int16), to_mono_16k(audio, voice.config.sample_rate),
+                             np.zeros(24000, np.int16)])  # fmt: skip
+    silence = np.zeros(16000, np.int16)
+    kitchen, office = FakeSatellite(spoken), FakeSatellite(silence)
+    satellites = [Satellite(id="kitchen-sat", area="Kitchen", uri=f"tcp://127.0.0.1:{kitchen.port}"),
+                  Satellite(id="office-sat", area="Office", uri=f"tcp://127.0.0.1:{office.port}")]  # fmt: skip
+    wyoming = Wyoming(uri=f"tcp://127.0.0.1:{free_port()}", satellites=satellites)
+    service = WyomingService(wyoming, daemon.submit, lambda: daemon.registry, recognizer, speaker,
+                             make_ears=satellite_ears(config, recognizer))  # fmt: skip
+    daemon.announcers.append(service.timer_finished)
+    mark = observer.mark()
+
+    async def announced() -> bool:
+        return any(TimerFinished.is_type(e.type) for e in kitchen.received) and AudioStop.is_type(
+            kitchen.received[-1].type)  # fmt: skip
+
+    async def rooms() -> None:
+        for satellite in (kitchen, office):
+            await satellite.server.start(satellite.handler)
+        await asyncio.to_thread(service.start)
+        try:
+            await asyncio.wait_for(kitchen.done.wait(), 120)  # the timer was set and the reply spoken
+            for _ in range(200):  # then the timer runs out
+                if await announced():
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await asyncio.to_thread(service.stop)
+            for satellite in (kitchen, office):
+                await satellite.server.stop()
+
+    try:
+        asyncio.run(rooms())
+    finally:
+        daemon.announcers.remove(service.timer_finished)
+    types = [e.type for e in kitchen.received]
+    assert Synthesize.from_event(kitchen.received[1]).text == "Timer set for 3 seconds.", types
+    at = types.index("timer-finished")
+    assert types[at + 1 : at + 3] == ["synthesize", "audio-start"] and types[-1] == "audio-stop", types
+    done = Synthesize.from_event(kitchen.received[at + 1]).text
+    assert "timer" in done.lower() and "done" in done.lower(), done
+    timer = json.loads(observer.wait_for(f"{PREFIX}/timer", start=mark))
+    assert timer["event"] == "finished" and TimerFinished.from_event(kitchen.received[at]).id == str(timer["id"])
+    assert {e.type for e in office.received} <= {"run-satellite"}  # the other room heard nothing of it
+    assert {link.satellite.id: link.announced for link in service.links} == {"kitchen-sat": 1, "office-sat": 0}
