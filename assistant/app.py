@@ -117,6 +117,7 @@ def run_service(config_path: Path, config: Config, base: Path, reload_asked: thr
     if voice is not None:
         voice.start(daemon.submit)
     if wyoming is not None:
+        daemon.announcers.append(wyoming.timer_finished)
         wyoming.start()
     try:
         return daemon.run()

@@ -186,6 +186,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from .tools.bench import run_voice_bench
 
         status = run_voice_bench(config, base, [Path(f) for f in args.voice], args.voice_runs, measured)
+    if status == 0 and args.wyoming:
+        from .tools.bench_wyoming import run_wyoming_bench
+
+        status = run_wyoming_bench(config, base, args.wyoming_runs)
     if status == 0 and args.ready:
         from .tools.bench import run_service_ready_bench
 
@@ -322,6 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--voice: runs per file (default: %(default)s)")
     p.add_argument("--ready", type=int, default=0, metavar="N",
                    help="also: start the voice service N times, time start to ready, peak memory")  # fmt: skip
+    p.add_argument("--wyoming", action="store_true",
+                   help="also: speech to text over Wyoming beside wyoming-faster-whisper (same audio, same Whisper "
+                        "model): latency p50/p95, WER, right commands")  # fmt: skip
+    p.add_argument("--wyoming-runs", type=int, default=3, help="passes over the audio for --wyoming")
     p.add_argument("--vosk", nargs="+", metavar="WAV", help="also: vosk streaming, endpoint to final transcript")
     p.add_argument("--vosk-model", default="vosk-model-small-ko-0.22", metavar="ID",
                    help="--vosk: a model id or folder (default: %(default)s)")

@@ -486,3 +486,155 @@ def test_several_targets_become_an_area_and_a_domain(understander, registry):
     parse = understander.parse("turn on the lights", registry, Context(area="Kitchen"))
     assert parse.intent == "HassTurnOn" and len(parse.targets) == 2
     assert {e.name: e.value for e in ha_entities(parse, registry)} == {"area": "Kitchen", "domain": "light"}
+
+
+# -- one sentence, four ways in -----------------------------------------------------------------------
+
+
+def test_the_same_sentence_gives_the_same_device_message_every_way_in(home, config, understander, recognizer,
+                                                                      speaker):  # fmt: skip
+    """One recording, "turn on the living room lamp", through each front door of one service: typed over
+    MQTT, heard by the microphone loop, transcribed and handled over Wyoming as Home Assistant's pipeline
+    does (asr, then the transcript), and streamed by a satellite. Each gives the same device message."""
+    import soundfile as sf
+
+    from assistant.app import satellite_ears
+    from assistant.understanding.parser import Context
+    from assistant.voice.audio import read_wav, split
+    from assistant.voice.microphone import MicrophoneLoop
+    from assistant.voice.vad import SileroVad
+
+    daemon, observer = home
+    text = "turn on the living room lamp"
+    expected = understander.parse(text, daemon.registry, Context())
+    wanted = [(a.topic, a.payload.encode()) for a in expected.actions]
+    assert wanted == [("zigbee2mqtt/living_room_lamp/set", b'{"state":"ON"}')]
+    own = {f"{PREFIX}/{t}" for t in ("status", "intent", "reply", "timer", "devices", "stats", "probe", "command")}
+
+    def device_messages(mark: int) -> list[tuple[str, bytes]]:
+        """What went to devices since ``mark``, once the command's reply is out (it comes after them)."""
+        observer.wait_for(f"{PREFIX}/reply", start=mark, timeout=60)
+        return [(t, p) for t, p, _ in observer.since(mark) if t not in own]
+
+    samples = np.concatenate([read_wav(LAMP), np.zeros(16000, np.int16)])  # 16 kHz mono, a pause after
+    got: dict[str, list[tuple[str, bytes]]] = {}
+
+    # 1. typed, over MQTT
+    mark = observer.mark()
+    observer.publish(f"{PREFIX}/command", json.dumps({"text": text, "id": "mqtt"}))
+    got["mqtt"] = device_messages(mark)
+
+    # 2. spoken into the microphone loop (the voice front door's thread, given the recording as its source)
+    class Recording:
+        def chunks(self):
+            yield from split(samples)
+
+    mark = observer.mark()
+    microphone = MicrophoneLoop(config, recognizer, SileroVad(), daemon.submit, Recording)
+    microphone.start()
+    microphone.thread.join(60)
+    assert not microphone.thread.is_alive()
+    got["microphone"] = device_messages(mark)
+
+    # 3. Home Assistant's pipeline over Wyoming: our speech to text, then our conversation agent
+    data, rate = sf.read(str(LAMP), dtype="int16", always_2d=True)
+    audio, channels = data.astype("<i2").tobytes(), data.shape[1]
+    step = rate * 2 * channels // 10
+    stt = [Transcribe(language="en").event(), AudioStart(rate=rate, width=2, channels=channels).event()]
+    stt += [AudioChunk(rate=rate, width=2, channels=channels, audio=audio[i : i + step]).event()
+            for i in range(0, len(audio), step)]  # fmt: skip
+    stt.append(AudioStop().event())
+    mark = observer.mark()
+    with serving(daemon, recognizer=recognizer) as service:
+        heard = Transcript.from_event(asyncio.run(exchange(service.port, *stt))[0]).text
+        answer = ask(service.port, heard, {"conversation_id": "ha"})
+    assert Handled.is_type(answer.type), answer
+    assert Handled.from_event(answer).text == expected.reply
+    got["wyoming"] = device_messages(mark)
+
+    # 4. a satellite in the living room streaming the same recording
+    satellite = FakeSatellite(samples)
+    satellites = [Satellite(id="lounge-sat", area="Living Room", uri=f"tcp://127.0.0.1:{satellite.port}")]
+    wyoming = Wyoming(uri=f"tcp://127.0.0.1:{free_port()}", satellites=satellites)
+    service = WyomingService(wyoming, daemon.submit, lambda: daemon.registry, recognizer, speaker,
+                             make_ears=satellite_ears(config, recognizer))  # fmt: skip
+    mark = observer.mark()
+
+    async def room() -> None:
+        await satellite.server.start(satellite.handler)
+        await asyncio.to_thread(service.start)
+        try:
+            await asyncio.wait_for(satellite.done.wait(), 120)
+        finally:
+            await asyncio.to_thread(service.stop)
+            await satellite.server.stop()
+
+    asyncio.run(room())
+    assert Synthesize.from_event(satellite.received[1]).text == expected.reply
+    got["satellite"] = device_messages(mark)
+
+    assert got == {way: wanted for way in ("mqtt", "microphone", "wyoming", "satellite")}
+
+
+# -- timers -------------------------------------------------------------------------------------------
+
+
+def test_a_timer_is_announced_back_to_the_satellite_that_set_it(home, config, recognizer, speaker):
+    """A satellite in the kitchen says "start a three second timer"; when it finishes, that satellite (and
+    not the one in the office) gets Wyoming's ``timer-finished`` and the spoken announcement."""
+    from piper.config import SynthesisConfig
+    from wyoming.timer import TimerFinished
+
+    from assistant.app import satellite_ears
+    from assistant.voice.audio import to_mono_16k
+
+    daemon, observer = home
+    voice = speaker.engine.voice
+    style = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    audio = np.concatenate([c.audio_int16_array for c in voice.synthesize("Start a three second timer.",
+                                                                           syn_config=style)])  # fmt: skip
+    spoken = np.concatenate([np.zeros(8000, np.int16), to_mono_16k(audio, voice.config.sample_rate),
+                             np.zeros(24000, np.int16)])  # fmt: skip
+    silence = np.zeros(16000, np.int16)
+    kitchen, office = FakeSatellite(spoken), FakeSatellite(silence)
+    satellites = [Satellite(id="kitchen-sat", area="Kitchen", uri=f"tcp://127.0.0.1:{kitchen.port}"),
+                  Satellite(id="office-sat", area="Office", uri=f"tcp://127.0.0.1:{office.port}")]  # fmt: skip
+    wyoming = Wyoming(uri=f"tcp://127.0.0.1:{free_port()}", satellites=satellites)
+    service = WyomingService(wyoming, daemon.submit, lambda: daemon.registry, recognizer, speaker,
+                             make_ears=satellite_ears(config, recognizer))  # fmt: skip
+    daemon.announcers.append(service.timer_finished)
+    mark = observer.mark()
+
+    async def announced() -> bool:
+        return any(TimerFinished.is_type(e.type) for e in kitchen.received) and AudioStop.is_type(
+            kitchen.received[-1].type)  # fmt: skip
+
+    async def rooms() -> None:
+        for satellite in (kitchen, office):
+            await satellite.server.start(satellite.handler)
+        await asyncio.to_thread(service.start)
+        try:
+            await asyncio.wait_for(kitchen.done.wait(), 120)  # the timer was set and the reply spoken
+            for _ in range(200):  # then the timer runs out
+                if await announced():
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await asyncio.to_thread(service.stop)
+            for satellite in (kitchen, office):
+                await satellite.server.stop()
+
+    try:
+        asyncio.run(rooms())
+    finally:
+        daemon.announcers.remove(service.timer_finished)
+    types = [e.type for e in kitchen.received]
+    assert Synthesize.from_event(kitchen.received[1]).text == "Timer set for 3 seconds.", types
+    at = types.index("timer-finished")
+    assert types[at + 1 : at + 3] == ["synthesize", "audio-start"] and types[-1] == "audio-stop", types
+    done = Synthesize.from_event(kitchen.received[at + 1]).text
+    assert "timer" in done.lower() and "done" in done.lower(), done
+    timer = json.loads(observer.wait_for(f"{PREFIX}/timer", start=mark))
+    assert timer["event"] == "finished" and TimerFinished.from_event(kitchen.received[at]).id == str(timer["id"])
+    assert {e.type for e in office.received} <= {"run-satellite"}  # the other room heard nothing of it
+    assert {link.satellite.id: link.announced for link in service.links} == {"kitchen-sat": 1, "office-sat": 0}

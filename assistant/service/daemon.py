@@ -110,6 +110,9 @@ class Daemon:
     load_understander: Callable[[Config, Path], Understander] | None = None
     voice: VoicePort | None = None
     """Speaks replies and ``say`` texts, opens listening; None: text only (``say``/``listen`` counted as unavailable)."""
+    announcers: list[Callable[[TimerFinished, str], None]] = field(default_factory=list)
+    """Edges told of each timer that finishes and its spoken text, so the one that set it (a Wyoming
+    satellite) can say so; called on the main thread, each must only hand it over, never block."""
 
     def __post_init__(self) -> None:
         self.topics = Topics.of(self.config.mqtt, self.config.site.id)
@@ -340,7 +343,10 @@ class Daemon:
 
     def timer_finished(self, finished: TimerFinished) -> None:
         self.link.publish(self.topics.timer, finished.payload(), qos=1)
-        self._send_reply(Reply(replies.timer_done(finished.label), True, "timer_finished", None, finished.source))
+        reply = Reply(replies.timer_done(finished.label), True, "timer_finished", None, finished.source)
+        self._send_reply(reply)
+        for announce in self.announcers:
+            announce(finished, reply.text)
 
     def _rebuild(self) -> None:
         self._discovery_since = 0.0

@@ -28,11 +28,11 @@ class Measured:
     """Each row's samples, milliseconds, by the row's name as printed."""
 
 
-def _rss_mb() -> float:
+def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _quantiles(samples: list[float]) -> tuple[float, float, float]:
+def quantiles(samples: list[float]) -> tuple[float, float, float]:
     if len(samples) < 2:  # one run: that figure is every quantile
         return samples[0], samples[0], samples[0]
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
@@ -40,7 +40,7 @@ def _quantiles(samples: list[float]) -> tuple[float, float, float]:
 
 
 def _row(name: str, samples: list[float]) -> str:
-    p50, p95, worst = _quantiles(samples)
+    p50, p95, worst = quantiles(samples)
     return f"{name:<26}{p50:>9.2f}{p95:>9.2f}{worst:>9.2f}   (n={len(samples)})"
 
 
@@ -49,7 +49,7 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any,
     from ..understanding.model import NluModel
     from ..understanding.parser import Context, Understander
 
-    rss_before = _rss_mb()
+    rss_before = rss_mb()
     started = time.perf_counter()
     model = NluModel(model_path, threads=1)
     load_s = time.perf_counter() - started
@@ -68,7 +68,7 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any,
             t0 = time.perf_counter()
             model.predict(example.text)
             model_only.append((time.perf_counter() - t0) * 1000)
-    rss_ours = _rss_mb()
+    rss_ours = rss_mb()
 
     print(f"model: {model_path} ({model_path.stat().st_size / 1e6:.1f} MB), ONNX Runtime intra-op threads = 1")
     print(f"sentences: {len(examples)} from {data}, {args.runs} passes")
@@ -90,7 +90,7 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any,
                 peer.guess(example.text, area)
                 hassil.append((time.perf_counter() - t0) * 1000)
         print(_row("hassil recognize", hassil))
-        print(f"\nhassil load: {hassil_load_s * 1000:.0f} ms; peak RSS after hassil: {_rss_mb():.0f} MB")
+        print(f"\nhassil load: {hassil_load_s * 1000:.0f} ms; peak RSS after hassil: {rss_mb():.0f} MB")
         samples["hassil recognize"] = hassil
     if measured is not None:
         setup = f"{len(examples)} sentences from {data.name}, {args.runs} passes"
@@ -108,7 +108,7 @@ def write_bench_report(path: Path, measured: list[Measured]) -> None:
         table = [["latency, ms", "p50", "p95", "max", "n"]]
         samples = {name: values for name, values in part.samples_ms.items() if values}
         for name, values in samples.items():
-            p50, p95, worst = _quantiles(values)
+            p50, p95, worst = quantiles(values)
             table.append([name, f"{p50:.2f}", f"{p95:.2f}", f"{worst:.2f}", str(len(values))])
         sections.append(Section(part.title, table, note=part.note))
         if samples:
@@ -177,7 +177,7 @@ def _spawn_service(config: Path, stderr: Any = None) -> Any:
                             stdout=subprocess.DEVNULL, stderr=stderr or subprocess.DEVNULL)  # fmt: skip
 
 
-def _proc_mb(pid: int, field: str = "VmHWM") -> float:
+def proc_mb(pid: int, field: str = "VmHWM") -> float:
     """A running process's peak (VmHWM) or current (VmRSS) resident memory, from /proc."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -210,8 +210,8 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int,
     watcher.subscribe(f"{prefix}/status", 1)
     watcher.loop_start()
     ready_ms: list[float] = []
-    rss_mb: list[float] = []
-    spoken_rss_mb: list[float] = []
+    ready_mb: list[float] = []
+    spoken_mb: list[float] = []
     resident_mb: list[float] = []
     say_wait_s = 3.0
     try:
@@ -226,12 +226,12 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int,
                         raise AssistantError("bench --ready: the voice service did not come online in 60 s; "
                                              "its log ends:\n" + log_path.read_text()[-2000:])  # fmt: skip
                     ready_ms.append((time.perf_counter() - started) * 1000)
-                    rss_mb.append(_proc_mb(service.pid))
+                    ready_mb.append(proc_mb(service.pid))
                     # a long reply spoken (synthesised; this machine has no speaker to play it on)
                     watcher.publish(f"{prefix}/say", LONG_REPLY.encode(), qos=1)
                     time.sleep(say_wait_s)
-                    spoken_rss_mb.append(_proc_mb(service.pid))
-                    resident_mb.append(_proc_mb(service.pid, "VmRSS"))
+                    spoken_mb.append(proc_mb(service.pid))
+                    resident_mb.append(proc_mb(service.pid, "VmRSS"))
                 finally:
                     service.terminate()
                     try:
@@ -247,13 +247,13 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int,
     print(f"\nvoice service (asr.engine {engine}, a subprocess with audio.input set, {runs} starts)")
     print(f"{'start to ready, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
     print(_row("start -> status online", ready_ms))
-    print(f"peak RSS at ready (VmHWM): p50 {statistics.median(rss_mb):.0f} MB, max {max(rss_mb):.0f} MB")
+    print(f"peak RSS at ready (VmHWM): p50 {statistics.median(ready_mb):.0f} MB, max {max(ready_mb):.0f} MB")
     print(f"peak RSS {say_wait_s:g} s after a {len(LONG_REPLY.split())}-word reply was sent to `say`:"
-          f" p50 {statistics.median(spoken_rss_mb):.0f} MB, max {max(spoken_rss_mb):.0f} MB;"
+          f" p50 {statistics.median(spoken_mb):.0f} MB, max {max(spoken_mb):.0f} MB;"
           f" resident then (VmRSS) p50 {statistics.median(resident_mb):.0f} MB")  # fmt: skip
     print(f"environment from {UNIT.name}: {unit_environment() or 'none'}")
     if measured is not None:
-        note = f"asr.engine {engine}, {runs} starts; peak RSS at ready p50 {statistics.median(rss_mb):.0f} MB"
+        note = f"asr.engine {engine}, {runs} starts; peak RSS at ready p50 {statistics.median(ready_mb):.0f} MB"
         measured.append(Measured("Voice service start to ready", note, {"start -> status online": ready_ms}))
     return 0
 
@@ -441,7 +441,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
         broker.stop()
     print(f"\nvoice: {config.asr.engine} recognition, {len(files)} files x {runs} runs, audio fed at real-time pace")
     print(f"models loaded and warmed (VAD, recogniser, language model): {load_s * 1000:.0f} ms")
-    print(f"peak RSS with all of them loaded{' and the replies synthesised' if speaker else ''}: {_rss_mb():.0f} MB")
+    print(f"peak RSS with all of them loaded{' and the replies synthesised' if speaker else ''}: {rss_mb():.0f} MB")
     print(f"{'latency, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
     if e2e:
         print(_row("end of speech -> device", e2e))

@@ -316,7 +316,7 @@ def _words(text: str) -> list[str]:
 
     from ..understanding.normalize import to_digits
 
-    return re.findall(r"[a-z0-9']+", to_digits(text.lower()))
+    return re.findall(r"[a-z0-9']+", to_digits(text.lower().replace("%", " percent")))
 
 
 def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:

@@ -13,7 +13,10 @@ does: for each ``wyoming.satellites`` entry with a ``uri`` it connects out to th
 Each satellite's audio goes through Ears of its own (endpointing, recognition, the wake gate) and its
 commands to the service with ``source`` = its id and ``area`` = its room, so "turn on the lights" means
 that room's lights, and follow-ups and confirmations stay in its own conversation; the reply goes back
-to it alone. A satellite that drops loses only its own utterance; the link reconnects with back-off.
+to it alone. A timer it set is announced back to it alone when it finishes (``timer-finished``, then
+the spoken "... timer is done"; ``WyomingService.timer_finished``, wired to the service's
+``Daemon.announcers``). A satellite that drops loses only its own utterance; the link reconnects with
+back-off.
 
 Threads: each link is a pair of tasks on the Wyoming server's loop (reading, and feeding a bounded
 queue of audio whose oldest chunks are dropped and counted); VAD and recognition run on the server's
@@ -35,10 +38,12 @@ from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStop
 from wyoming.client import AsyncTcpClient
 from wyoming.pipeline import PipelineStage, RunPipeline
 from wyoming.satellite import RunSatellite
+from wyoming.timer import TimerFinished as WyomingTimerFinished
 from wyoming.tts import Synthesize
 
 from ..config import Satellite
 from ..core import messages
+from ..core.events import TimerFinished
 from ..voice.audio import RATE_HZ
 from ..voice.pipeline import Ears, Heard
 from . import speech
@@ -96,6 +101,11 @@ class SatelliteLink:
         """Audio chunks dropped because recognition fell behind."""
         self.connected = asyncio.Event()
         self.commands = 0
+        self.client: AsyncTcpClient | None = None
+        """The connection while there is one: timers finishing are announced on it."""
+        self.speaking = asyncio.Lock()
+        """Held while a reply's or an announcement's audio goes out, so two never interleave."""
+        self.announced = 0
 
     async def run(self) -> None:
         backoff = 1.0
@@ -105,12 +115,14 @@ class SatelliteLink:
                     backoff = 1.0
                     log.info("satellite %s: connected to %s:%d", self.satellite.id, self.host, self.port)
                     await client.write_event(RunSatellite().event())
+                    self.client = client
                     self.connected.set()
                     await self._serve(client)
                 log.info("satellite %s: disconnected", self.satellite.id)
             except (OSError, TimeoutError) as exc:
                 log.info("satellite %s: %s; retrying in %.0f s", self.satellite.id, exc, backoff)
             finally:
+                self.client = None
                 self.connected.clear()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, RECONNECT_MAX_S)
@@ -177,10 +189,26 @@ class SatelliteLink:
         reply = answered[1].text if answered else ""
         log.info("satellite %s (%s): %r -> %r", self.satellite.id, self.satellite.area, text[:120], reply[:120])
         ears.gate.replied(heard.utterance.emitted_ms)
-        if not reply:
+        if reply:
+            await self._say(client, reply)
+
+    async def announce(self, finished: TimerFinished, text: str) -> None:
+        """A timer this satellite set has finished: Wyoming's ``timer-finished`` (wyoming-satellite plays
+        its timer sound), then ``text`` spoken. Lost, and logged, when the satellite is not connected."""
+        client = self.client
+        if client is None:
+            log.warning("satellite %s: not connected; %r not announced", self.satellite.id, text)
             return
-        await client.write_event(Synthesize(text=reply).event())
+        await client.write_event(WyomingTimerFinished(id=str(finished.timer_id)).event())
+        await self._say(client, text)
+        self.announced += 1
+        log.info("satellite %s (%s): %r", self.satellite.id, self.satellite.area, text)
+
+    async def _say(self, client: AsyncTcpClient, text: str) -> None:
+        """``synthesize``, and the voice's audio when one is loaded (the satellite plays it)."""
         speaker = self.service.speaker
-        if speaker is not None:
-            for event in await self.service.in_worker(lambda: speech.synthesize(speaker, reply)):
-                await client.write_event(event)
+        async with self.speaking:
+            await client.write_event(Synthesize(text=text).event())
+            if speaker is not None:
+                for event in await self.service.in_worker(lambda: speech.synthesize(speaker, text)):
+                    await client.write_event(event)

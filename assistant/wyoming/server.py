@@ -56,7 +56,7 @@ from wyoming.tts import Synthesize
 
 from .. import __version__
 from ..config import Wyoming
-from ..core.events import MAX_SAY_CHARS, AskedCommand, InEvent, Reply
+from ..core.events import MAX_SAY_CHARS, AskedCommand, InEvent, Reply, TimerFinished
 from ..core.messages import Parse
 from ..devices import Registry
 from ..errors import AssistantError
@@ -213,6 +213,11 @@ class Connection(AsyncEventHandler):
             await self.write_event(event)
 
 
+def _log_failure(future: concurrent.futures.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("wyoming: a timer announcement failed: %s", future.exception())
+
+
 def _settle(future: asyncio.Future[Any], result: Any) -> None:
     if not future.done():  # not already given up on (timed out, connection closed)
         future.set_result(result)
@@ -321,6 +326,19 @@ class WyomingService:
             return Refused(reader, writer)
         self.open_connections += 1
         return Connection(self, peer, reader, writer)
+
+    def timer_finished(self, finished: TimerFinished, text: str) -> None:
+        """A timer finished (``Daemon.announcers``, its main thread): when a satellite connected to from
+        here set it, that satellite is told (``timer-finished``) and hears ``text``; else nothing."""
+        link = next((link for link in self.links if link.satellite.id == finished.source), None)
+        loop = self.loop
+        if link is None or loop is None or loop.is_closed():
+            return
+        try:
+            future = asyncio.run_coroutine_threadsafe(link.announce(finished, text), loop)
+        except RuntimeError:  # the server stopped meanwhile
+            return
+        future.add_done_callback(_log_failure)
 
     async def in_worker(self, work: Callable[[], Any]) -> Any:
         """``work()`` on the speech worker thread, awaited without blocking the loop."""

@@ -1,0 +1,248 @@
+"""`assistant bench --wyoming`: speech to text over Wyoming, ours beside wyoming-faster-whisper.
+
+Both services are asked the same way, by the ``wyoming`` library's own client as Home Assistant asks:
+``transcribe``, ``audio-start``, the audio (16 kHz mono 16-bit, as Home Assistant sends it), ``audio-stop``;
+latency runs from writing ``audio-stop`` to reading the ``transcript``. The same audio (the shared recordings
+of commands, commands spoken by the Piper voice, LibriVox read speech), the same Whisper tiny.en files,
+the same beam size and CPU threads, in the same run, the services asked in turn, one at a time. Ours is
+the server `assistant run` starts (``app.load_wyoming``), as shipped (Whisper prompted with the home's
+device and area names) and once more without the names, as the peer runs; the peer is
+``python -m wyoming_faster_whisper`` started as a subprocess on a free loopback port.
+
+Accuracy: word error rate against what was said, and "right command": the transcript, given to our
+understanding, gives the intent and targets the sentence should. Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from .bench import proc_mb, quantiles, rss_mb
+from .evaluate import SHARED_COMMANDS, SHARED_SPEECH, SYNTH_COMMANDS, word_errors
+
+CHUNK_SAMPLES = 1024
+"""Samples per ``audio-chunk``, as wyoming-satellite sends them."""
+
+WAKE_WORDS = {"pocketsphinx": "okay rhasspy", "raven": "okay rhasspy", "porcupine": "porcupine",
+              "snowboy": "snowboy", "precise": "hey mycroft"}  # fmt: skip
+"""The wake phrase said before the command in each shared ``wake_*`` recording (its README)."""
+
+LAMP = ("HassTurnOn", ["light.living_room_lamp"])
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One piece of audio: ``samples`` 16 kHz mono int16, ``said`` the words spoken, ``command`` the
+    (intent, targets) it must give, or None for read speech (WER only)."""
+
+    name: str
+    samples: Any
+    said: str
+    command: tuple[str, list[str]] | None
+
+
+@dataclass
+class Tally:
+    """One service's figures on one group of clips, over every run."""
+
+    latency_ms: list[float] = field(default_factory=list)
+    edits: int = 0
+    words: int = 0
+    right: int = 0
+    asked: int = 0
+    heard: dict[str, str] = field(default_factory=dict)
+
+
+def clips() -> dict[str, list[Clip]]:
+    """The benchmark's audio, by group."""
+    import numpy as np
+
+    from ..voice.audio import read_wav, to_mono_16k
+
+    pause = np.zeros(3200, np.int16)  # 0.2 s of silence either side, as an endpointed utterance has
+    commands = []
+    for stem, command in SHARED_COMMANDS.items():
+        wake = next((phrase for key, phrase in WAKE_WORDS.items() if stem.startswith(f"wake_{key}_")), "")
+        expected = ("HassGetCurrentTime", []) if "time" in command else LAMP
+        samples = read_wav(SHARED_SPEECH / "commands" / f"{stem}.wav")
+        commands.append(Clip(stem, samples, f"{wake} {command}".strip(), expected))
+    groups = {"shared recordings": commands}
+    if importlib.util.find_spec("piper") is not None:
+        from ..config import Tts
+        from ..voice.tts import Speaker
+
+        speaker = Speaker(Tts(engine="piper"))
+        spoken = []
+        for text, intent, targets in SYNTH_COMMANDS:
+            audio, rate = speaker.synthesize(text)
+            spoken.append(Clip(text, np.concatenate([pause, to_mono_16k(audio, rate), pause]), text, (intent, targets)))
+        groups["piper voice"] = spoken
+    librivox = SHARED_SPEECH / "librivox"
+    groups["librivox (read)"] = [
+        Clip(file_id, read_wav(librivox / f"{file_id}.wav"), reference, None)
+        for file_id, reference in (line.split("\t") for line in (librivox / "transcripts.tsv").read_text().splitlines())
+    ]  # fmt: skip
+    return groups
+
+
+async def transcribe(port: int, samples: Any) -> tuple[str, float]:
+    """(text, ms from ``audio-stop`` to ``transcript``) from the Wyoming service on ``port``."""
+    from wyoming.asr import Transcribe, Transcript
+    from wyoming.audio import AudioChunk, AudioStart, AudioStop
+    from wyoming.client import AsyncTcpClient
+
+    audio = samples.astype("<i2").tobytes()
+    step = CHUNK_SAMPLES * 2
+    async with AsyncTcpClient("127.0.0.1", port) as client:
+        await client.write_event(Transcribe(language="en").event())
+        await client.write_event(AudioStart(rate=16000, width=2, channels=1).event())
+        for i in range(0, len(audio), step):
+            await client.write_event(AudioChunk(rate=16000, width=2, channels=1, audio=audio[i : i + step]).event())
+        await client.write_event(AudioStop().event())
+        started = time.perf_counter()
+        while True:
+            event = await asyncio.wait_for(client.read_event(), 120)
+            if event is None:
+                raise ConnectionError("the service closed the connection before its transcript")
+            if Transcript.is_type(event.type):
+                return Transcript.from_event(event).text, (time.perf_counter() - started) * 1000
+
+
+async def describe(port: int, timeout_s: float, process: Any = None) -> bool:
+    """True once the service on ``port`` answers ``describe``; False past ``timeout_s`` or when ``process`` ends."""
+    from wyoming.client import AsyncTcpClient
+    from wyoming.info import Describe
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and (process is None or process.poll() is None):
+        try:
+            async with AsyncTcpClient("127.0.0.1", port) as client:
+                await client.write_event(Describe().event())
+                if await asyncio.wait_for(client.read_event(), 10) is not None:
+                    return True
+        except OSError:
+            await asyncio.sleep(0.5)
+    return False
+
+
+def start_peer(config: Config, model_dir: Path, port: int, data_dir: Path, log: Any) -> Any:
+    """wyoming-faster-whisper on ``port`` with our Whisper files, beam size and threads, as HA users run it."""
+    command = [sys.executable, "-m", "wyoming_faster_whisper", "--uri", f"tcp://127.0.0.1:{port}",
+               "--model", str(model_dir), "--data-dir", str(data_dir), "--local-files-only",
+               "--language", config.asr.language, "--beam-size", str(config.asr.beam_size),
+               "--cpu-threads", str(config.asr.threads), "--compute-type", "int8", "--stt-library", "faster-whisper"]  # fmt: skip
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+
+def run_wyoming_bench(config: Config, base: Path, runs: int) -> int:
+    from .. import models
+    from ..app import load_understanding, load_wyoming
+    from ..config import Wyoming
+    from ..service.daemon import Daemon
+    from ..understanding.parser import Context
+    from .broker import free_port
+
+    logging.getLogger("assistant.wyoming").setLevel(logging.WARNING)  # it logs every transcript
+    missing = [name for name in ("wyoming", "faster_whisper", "wyoming_faster_whisper")
+               if importlib.util.find_spec(name) is None]  # fmt: skip
+    if missing:
+        print(f"wyoming benchmark: not installed: {', '.join(missing)} (pip install wyoming-faster-whisper)")
+        return 1
+    if config.asr.engine == "vosk":
+        print("wyoming benchmark: asr.engine is vosk; the peer is Whisper, so set whisper (or auto)")
+        return 1
+    asr = config.asr.model_copy(update={"engine": "whisper"})
+    model_dir = Path(asr.model) if asr.model and Path(asr.model).is_dir() else models.locate(asr.model or "whisper-tiny.en")
+    ours_port, plain_port, peer_port = free_port(), free_port(), free_port()
+    understander = load_understanding(config, base)
+
+    def server(port: int, bias: bool) -> Any:
+        """Our Wyoming server as `assistant run` builds it; ``bias``: prompted with the home's names."""
+        settings = config.model_copy(update={"asr": asr.model_copy(update={"bias": bias}),
+                                             "wyoming": Wyoming(uri=f"tcp://127.0.0.1:{port}")})  # fmt: skip
+        daemon = Daemon(settings, understander)  # not run: transcription needs no broker
+        return daemon, load_wyoming(settings, daemon)
+
+    groups = clips()
+    with tempfile.TemporaryDirectory(prefix="wyoming-bench-") as workdir:
+        log_path = Path(workdir) / "peer.log"
+        with log_path.open("w") as log:
+            peer = start_peer(config, model_dir, peer_port, Path(workdir), log)
+            started = time.perf_counter()
+            daemon, ours = server(ours_port, True)
+            ours_load_s = time.perf_counter() - started
+            plain = server(plain_port, False)[1]
+            if ours is None or ours.recognizer is None or plain is None:
+                print("wyoming benchmark: our server has no recogniser (is faster-whisper installed?)")
+                peer.terminate()
+                return 1
+            ours.start()
+            plain.start()
+            try:
+                if not asyncio.run(describe(peer_port, 120, peer)):
+                    print(f"wyoming benchmark: wyoming-faster-whisper did not start:\n{log_path.read_text()[-2000:]}")
+                    return 1
+                peer_ready_s = time.perf_counter() - started
+                services = {"assistant": ours_port, "assistant, no names": plain_port,
+                            "wyoming-faster-whisper": peer_port}  # fmt: skip
+                warm = groups["shared recordings"][0].samples
+                for port in services.values():  # one warm-up each (the peer loads its model on first use)
+                    asyncio.run(transcribe(port, warm))
+                tallies = {(g, s): Tally() for g in groups for s in services}
+                for _ in range(runs):
+                    for group, items in groups.items():
+                        for clip in items:
+                            for service, port in services.items():
+                                text, ms = asyncio.run(transcribe(port, clip.samples))
+                                tally = tallies[group, service]
+                                tally.latency_ms.append(ms)
+                                edits, words = word_errors(clip.said, text)
+                                tally.edits, tally.words = tally.edits + edits, tally.words + words
+                                tally.heard[clip.name] = text
+                                if clip.command is not None:
+                                    parse = understander.parse(text, daemon.registry, Context())
+                                    tally.asked += 1
+                                    tally.right += (parse.intent, sorted(parse.targets)) == (
+                                        clip.command[0], sorted(clip.command[1]))  # fmt: skip
+                peer_mb = proc_mb(peer.pid)
+            finally:
+                ours.stop()
+                plain.stop()
+                peer.terminate()
+                try:
+                    peer.wait(10)
+                except subprocess.TimeoutExpired:
+                    peer.kill()
+    seconds = {g: statistics.mean(len(c.samples) / 16000 for c in items) for g, items in groups.items()}
+    print(f"\nspeech to text over Wyoming: {model_dir.name} ({model_dir}), beam {asr.beam_size}, "
+          f"{asr.threads} CPU threads, int8, {runs} runs; latency = audio-stop written -> transcript read")  # fmt: skip
+    print(f"ours: `assistant run`'s Wyoming server, prompted with the home's names (as shipped), ready in "
+          f"{ours_load_s:.1f} s; the same without the names; peer: wyoming-faster-whisper, ready in "
+          f"{peer_ready_s:.1f} s (all three started together)")  # fmt: skip
+    print(f"{'audio (clips, mean length)':<32}{'service':<24}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}{'WER':>7}"
+          f"{'right cmd':>11}")  # fmt: skip
+    for (group, service), tally in tallies.items():
+        p50, p95, worst = quantiles(tally.latency_ms)
+        right = f"{tally.right}/{tally.asked}" if tally.asked else "-"
+        label = f"{group} ({len(groups[group])}, {seconds[group]:.1f} s)" if service == "assistant" else ""
+        print(f"{label:<32}{service:<24}{p50:>8.0f}{p95:>8.0f}{worst:>8.0f}"
+              f"{tally.edits / max(1, tally.words):>7.3f}{right:>11}")  # fmt: skip
+    print(f"peak memory: wyoming-faster-whisper {peer_mb:.0f} MB; this process (our two servers, the language "
+          f"model, Piper) {rss_mb():.0f} MB")  # fmt: skip
+    said = {clip.name: clip.said for items in groups.values() for clip in items}
+    for (group, service), tally in tallies.items():
+        for name, text in tally.heard.items():
+            if group != "librivox (read)" and word_errors(said[name], text)[0]:
+                print(f"  {service} misheard {said[name]!r} as {text!r}")
+    return 0
