@@ -27,6 +27,14 @@ def test_disarming_waits_for_a_yes(registry):
     assert armed.outcome == "done" and [a.payload for a in armed.actions] == ["ARM_AWAY"]
 
 
+def test_the_words_said_win_over_the_direction_the_model_chose_for_an_alarm(registry):
+    # the direction rule runs after the plan, on the whole sentence (understanding/polarity.py)
+    for label, text in (("HassTurnOn", "disarm the alarm"), ("HassTurnOff", "arm the house alarm")):
+        result = understand(text, registry, label, name="alarm")
+        assert result.actions == () and result.pending_actions == () and result.outcome == "unsure"
+        assert result.reply == "Sorry, I'm not sure: should I arm or disarm the House Alarm?"
+
+
 def test_new_slots_reach_the_output(registry):
     played = understand("play the album abbey road on the bedroom speaker", registry, "HassMediaSearchAndPlay",
                         media_class="album", query="abbey road", name="bedroom speaker")  # fmt: skip

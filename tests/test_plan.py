@@ -49,13 +49,6 @@ def test_the_alarm_arms_away_and_disarms(registry, config):
     assert sent(disarmed) == [("alarmo/command", "DISARM")]  # parse holds it back and asks first (test_parse)
 
 
-def test_the_words_said_win_over_the_direction_the_model_chose_for_an_alarm(registry, config):
-    for intent, text in (("HassTurnOn", "disarm the alarm"), ("HassTurnOff", "arm the house alarm")):
-        outcome = plan(registry, config, intent, text, {"name": "alarm"})
-        assert outcome.actions == [] and outcome.kind == "unsure"
-        assert outcome.reply == "Sorry, I'm not sure: should I arm or disarm the House Alarm?"
-
-
 def test_input_boolean_and_lawn_mower(registry, config):
     assert sent(plan(registry, config, "HassTurnOn", "turn on guest mode", {"name": "guest mode"})) == [
         ("home/helpers/guest_mode/set", "ON")]

@@ -27,7 +27,6 @@ from .replies import (
     listed,
     measure,
     names_of,
-    opposite_question,
     pct,
     people_home,
     sentence,
@@ -167,41 +166,16 @@ _NEVER_OFF = ("scene", "script", "button")
 """Nothing to turn off: a scene, a script or a button only happens."""
 
 
-_OPENING = re.compile(r"\b(open|opening|unlock|unlatch|raise|lift|disarm)\b", re.I)
-_CLOSING = re.compile(r"\b(close|closing|shut|lock|locking|lower|arm)\b", re.I)
-
-
-def _contradicts(device: Device, action: str, text: str) -> bool:
-    """The verb spoken says the opposite of ``action`` for a lock, cover, valve or alarm ("open the front door"
-    for a lock the model would lock, "disarm the alarm" it would arm). The device's own names are taken out
-    first ("the door lock")."""
-    if device.domain not in ("lock", "cover", "valve", "alarm_control_panel"):
-        return False
-    for name in sorted((device.name, *device.aliases), key=len, reverse=True):
-        text = re.sub(re.escape(name), " ", text, flags=re.I)
-    opening, closing = bool(_OPENING.search(text)), bool(_CLOSING.search(text))
-    if action in ("lock", "close", "arm_away"):
-        return opening and not closing
-    if action in ("unlock", "open", "disarm"):
-        return closing and not opening
-    return False
-
-
 def _turn(on: bool) -> Handler:
     table, verbs = (_ON_ACTIONS, _ON_VERBS) if on else (_OFF_ACTIONS, _OFF_VERBS)
     default = "turn_on" if on else "turn_off"
 
     def handle(req: Request, spec: IntentSpec) -> Outcome:
-        contradicted: list[Device] = []
-
+        # the direction spoken is checked against every action afterwards, for the whole sentence (polarity.py)
         def action_for(device: Device) -> tuple[str, dict[str, Any]] | None:
             if device.domain in READ_ONLY or (not on and device.domain in _NEVER_OFF):
                 return None
-            action = table.get(device.domain, default)
-            if _contradicts(device, action, req.text):  # never the opposite of what was said
-                contradicted.append(device)
-                return None
-            return action, {}
+            return table.get(device.domain, default), {}
 
         def reply(devices: list[Device]) -> str:
             verb = verbs[table.get(devices[0].domain, default)]
@@ -209,10 +183,7 @@ def _turn(on: bool) -> Handler:
                 verb = "Turned on" if on else "Turned off"
             return f"{verb} {names_of(devices)}."
 
-        outcome = _act(req, spec, action_for, reply)
-        if contradicted and not outcome.actions:
-            return Outcome(opposite_question(contradicted), "unsure", targets=contradicted)
-        return outcome
+        return _act(req, spec, action_for, reply)
 
     return handle
 
