@@ -36,10 +36,16 @@ def direction(intent: str | None, device: Device, slots: dict[str, object] | Non
     return None
 
 
-def spoken(text: str, devices: Iterable[Device]) -> set[str]:
-    """The directions the words say, once the devices' names and aliases are taken out."""
+def _without_names(text: str, devices: Iterable[Device]) -> str:
+    """The words left once the devices' names and aliases are taken out ("the front door lock" says nothing)."""
     for name in sorted({n for d in devices for n in (d.name, *d.aliases)}, key=len, reverse=True):
         text = re.sub(r"\b" + re.escape(name) + r"\b", " ", text, flags=re.I)
+    return text
+
+
+def spoken(text: str, devices: Iterable[Device]) -> set[str]:
+    """The directions the words say, once the devices' names and aliases are taken out."""
+    text = _without_names(text, devices)
     said = set()
     if _OPENING.search(text):
         said.add("opening")
@@ -73,6 +79,4 @@ _CHANGE = re.compile(
 def says_a_change(text: str, devices: Iterable[Device]) -> bool:
     """Whether the words ask for a relative change (brighter, warmer, louder, "too dark"...), once the devices'
     names are taken out: a name is not a verb ("Pernoff the kitchen ceiling light")."""
-    for name in sorted({n for d in devices for n in (d.name, *d.aliases)}, key=len, reverse=True):
-        text = re.sub(r"\b" + re.escape(name) + r"\b", " ", text, flags=re.I)
-    return bool(_CHANGE.search(text))
+    return bool(_CHANGE.search(_without_names(text, devices)))
