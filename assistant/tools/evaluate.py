@@ -471,13 +471,11 @@ STEP_KEYS = ("brightness_step", "temperature_step", "volume_step")
 
 def _gold(text: str, command: Any) -> tuple[str | None, dict[str, Any]]:
     """A corpus command's public intent and normalised value slots, as the runtime would normalise them."""
+    from ..train.corpus import normalised
     from ..understanding import schema
-    from ..understanding.model import Prediction, Span
-    from ..understanding.recognise import normalise_slots
 
     label = command.label
-    prediction = Prediction(label, 1.0, tuple(Span(s, text[a:b], a, b) for a, b, s in command.spans))
-    slots, _words = normalise_slots(prediction, label, text)
+    slots = normalised(text, label, command.spans)
     if label in schema.INTERNAL_INTENTS:
         _intent, key, sign = schema.INTERNAL_INTENTS[label]
         if isinstance(slots.get(key), (int, float)):

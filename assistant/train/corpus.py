@@ -25,6 +25,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +96,17 @@ def _spans(text: str, slots: Any, start: int, errors: list[str]) -> tuple[list[t
     return found, max([b for _a, b, _s in found], default=start)
 
 
+def normalised(text: str, label: str, spans: Iterable[tuple[int, int, str]]) -> dict[str, Any]:
+    """The slots the runtime makes of these spans, as if the model had tagged them (for the checks, and for
+    the evaluation's expected values)."""
+    prediction = Prediction(label, 1.0, tuple(Span(s, text[a:b], a, b) for a, b, s in spans))
+    return normalise_slots(prediction, label, text)[0]
+
+
 def _round_trip(text: str, label: str, spans: list[tuple[int, int, str]], errors: list[str]) -> None:
     """Give the spans to the runtime's normaliser: every value it understands must come back."""
-    prediction = Prediction(label, 1.0, tuple(Span(s, text[a:b], a, b) for a, b, s in spans))
     try:
-        slots, _words = normalise_slots(prediction, label, text)
+        slots = normalised(text, label, spans)
     except Exception as exc:  # noqa: BLE001 - a label that crashes the normaliser is a bad label
         errors.append(f"normaliser failed: {exc!r}")
         return
@@ -181,6 +188,12 @@ def key(text: str) -> str:
     return re.sub(r"[^\w]+", " ", text.lower()).strip()
 
 
+@lru_cache(maxsize=1)
+def held_out() -> frozenset[str]:
+    """The keys of every sentence in the evaluation splits (read once per process)."""
+    return frozenset(key(line.text) for line in read(files("eval") + files("holdout")))
+
+
 def load(split: str, *, strict: bool = False) -> list[Line]:
     """The checked lines of a split; bad lines are dropped (or raise, with strict)."""
     evaluation = split in ("eval", "holdout")
@@ -189,9 +202,8 @@ def load(split: str, *, strict: bool = False) -> list[Line]:
     bad = [line for line in lines if line.errors]
     if bad and strict:
         raise ValueError(f"{len(bad)} bad corpus lines, first: {bad[0].source}: {bad[0].errors}")
-    seen: set[str] = set()
-    if split == "train":  # the evaluation splits are never trained on, not even a short line both wrote
-        seen = {key(line.text) for line in read(files("eval") + files("holdout"))}
+    # the evaluation splits are never trained on, not even a short line both wrote
+    seen: set[str] = set(held_out()) if split == "train" else set()
     kept = []
     for line in lines:
         if not line.errors and key(line.text) not in seen:
@@ -259,7 +271,7 @@ def examples(lines: Iterable[Line]) -> list[Any]:
     from assistant.train.data import Example
     from assistant.understanding.compound import split
 
-    held = {key(line.text) for line in read(files("eval") + files("holdout"))}  # never trained on, parts neither
+    held = held_out()  # never trained on, parts of a compound neither
     out = []
     for line in lines:
         writer = line.source.split("-")[0]
