@@ -19,6 +19,7 @@ from dataclasses import replace
 from ..config import Device
 from ..core.messages import Action, Parse
 from ..devices import Registry
+from .resolve import kind_words
 
 _SEPARATOR = re.compile(
     r"\s*[,;](?=\s)\s*(?:(?:and\s+)?(?:then|also|after\s+that)\s+|and\s+|plus\s+)?"
@@ -145,21 +146,13 @@ def _words_of(registry: Registry) -> frozenset[str]:
     return frozenset(known - _VERBS - _PARTICLES - _VALUES - _NOT_DEVICE)
 
 
-_KIND_WORDS = {"light": "light lights lamp lamps bulb bulbs lighting", "media_player": "tv telly television speaker "
-               "speakers radio music player", "cover": "blind blinds curtain curtains shade shades shutter shutters "
-               "door garage gate window", "climate": "heating heater thermostat radiator ac aircon air con",
-               "fan": "fan fans", "lock": "lock door", "vacuum": "vacuum robot hoover", "valve": "valve sprinkler "
-               "water", "lawn_mower": "mower"}  # fmt: skip
-
-
 def says_which(part: str, devices: Sequence[Device]) -> bool:
-    """Whether a part's words name these devices: their name, alias, area or kind ("the lights" for lights)."""
+    """Whether a part's words name these devices: their name, alias or area, or their kind ("the lights")."""
     said = {w.casefold() for w in _WORD.findall(part)}
+    kinds = kind_words(part)[0]
     for device in devices:
-        words = set(_KIND_WORDS.get(device.domain, "").split())
-        for name in (device.name, *device.aliases, device.area or ""):
-            words.update(name.casefold().split())
-        if said & (words - _NOT_DEVICE):
+        words = {w for name in (device.name, *device.aliases, device.area or "") for w in name.casefold().split()}
+        if device.domain in kinds or said & (words - _NOT_DEVICE):
             return True
     return False
 

@@ -250,14 +250,15 @@ def _unknown_area_into_name(prediction: Prediction, text: str, registry: Registr
     """An area right before a name that names nothing by itself is part of that name: the tagger cut "living |
     room lamb" or "Living Room | Lamb" (a misheard "living room lamp") in two."""
     spans = list(prediction.spans)
-    names = {n.casefold() for d in registry.devices for n in (d.name, *d.aliases)}
     for i in range(len(spans) - 1):
         area, name = spans[i], spans[i + 1]
         if area.slot == "area" and name.slot == "name" and not text[area.end:name.start].strip():
             joined = Span("name", text[area.start:name.end], area.start, name.end)
+            said = name.text.strip(" ,.!?").casefold()
             if registry.area(area.text.strip(" ,.")) is None:  # "living | room lamb"
                 spans[i:i + 2] = [joined]
-            elif name.text.strip(" ,.!?").casefold() not in names:  # "Living Room | Lamb": the name says the room
+            elif not any(said == n.casefold() for d in registry.devices for n in (d.name, *d.aliases)):
+                spans[i + 1] = joined  # "Living Room | Lamb": the name says the room
                 spans[i + 1] = joined
             else:
                 continue
