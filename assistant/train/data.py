@@ -539,6 +539,11 @@ def sample_template(t, n: int, rng_seed: int, max_tries: int = 4) -> list[Exampl
     return out
 
 
+QUESTION_INTENTS = frozenset({"HassGetState", "HassClimateGetTemperature", "HassTimerStatus", "HassGetCurrentTime",
+                              "HassGetCurrentDate", "HassGetWeather"})  # fmt: skip
+"""Asked, not commanded: augmented with question prefixes and suffixes (unless their templates say otherwise)."""
+
+
 @dataclass
 class DataConfig:
     seed: int = 13
@@ -624,9 +629,7 @@ def generate(cfg: DataConfig) -> tuple[list[Example], list[Example], dict[str, A
 
     kinds_all = {**kinds, NO_INTENT: "question"}
     for lab in INTENT_LABELS:
-        kinds_all.setdefault(lab, "question" if lab in ("HassGetState", "HassClimateGetTemperature",
-                                                        "HassTimerStatus", "HassGetCurrentTime",
-                                                        "HassGetCurrentDate", "HassGetWeather") else "command")
+        kinds_all.setdefault(lab, "question" if lab in QUESTION_INTENTS else "command")
     out: list[Example] = []
     for ex in examples:
         kind = kinds_all.get(ex.intent, "command")
@@ -651,12 +654,11 @@ def generate(cfg: DataConfig) -> tuple[list[Example], list[Example], dict[str, A
     from assistant.train import corpus
 
     written = corpus.examples(corpus.load("train"))
-    questions = {"HassGetState", "HassClimateGetTemperature", "HassTimerStatus", "HassGetCurrentTime",
-                 "HassGetCurrentDate", "HassGetWeather"}
     written_out = list(written)
     for ex in written:
         for _ in range(cfg.corpus_copies - 1):
-            written_out.append(augment(ex, "question" if ex.intent in questions else "command", rng, cfg.aug_level))
+            written_out.append(augment(ex, "question" if ex.intent in QUESTION_INTENTS else "command", rng,
+                                       cfg.aug_level))  # fmt: skip
     # dedupe by text (the written sentences first: their labels win over a template's)
     seen: dict[str, Example] = {}
     for ex in written_out:
