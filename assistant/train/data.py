@@ -734,11 +734,44 @@ def encode(examples: list[Example], tokenizer_path: str | Path, max_tokens: int 
     return {"input_ids": ids, "attention_mask": mask, "intent": intents, "tags": tags}
 
 
+PHRASE_SLOTS = ("name", "area", "floor", "item", "query")
+"""The slot types whose spoken words are the phrases the embedding head learns (what people call things)."""
+
+
+def phrases(train: list[Example], tokenizer_path: Path, seed: int, limit: int = 40_000) -> list[str]:
+    """Short phrases for the embedding head, from the training data only: the words people said for devices,
+    areas, list items and media (the spans), one to three running words of each written sentence, and every
+    whole word of the vocabulary; shuffled, at most ``limit``."""
+    from tokenizers import Tokenizer
+
+    rng = random.Random(seed)
+    out: set[str] = set()
+    for ex in train:
+        for s, e, t in ex.spans:
+            if t in PHRASE_SLOTS:
+                out.add(ex.text[s:e].lower().strip())
+        if ex.source == "corpus":
+            words = ex.text.lower().split()
+            n = rng.randint(1, 3)
+            i = rng.randint(0, max(0, len(words) - n))
+            out.add(" ".join(words[i:i + n]))
+    vocab = Tokenizer.from_file(str(tokenizer_path)).get_vocab()
+    out.update(w for w in vocab if w.isalpha() and len(w) > 2)
+    chosen = sorted(p for p in out if p)
+    rng.shuffle(chosen)
+    return chosen[:limit]
+
+
 def write_dataset(out_dir: Path, train: list[Example], test: list[Example], info: dict[str, Any],
-                  tokenizer_path: Path) -> None:
+                  tokenizer_path: Path, seed: int = 13) -> None:
     import numpy as np
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    said = phrases(train, tokenizer_path, seed)
+    (out_dir / "phrases.txt").write_text("\n".join(said) + "\n", encoding="utf-8")
+    encoded = encode([Example(p, NO_INTENT) for p in said], tokenizer_path, max_tokens=16)
+    np.savez_compressed(out_dir / "phrases.npz", input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"])
+    info["phrases"] = len(said)
     for name, exs in (("train", train), ("test", test)):
         with open(out_dir / f"{name}.jsonl", "w", encoding="utf-8") as f:
             for e in exs:

@@ -17,7 +17,9 @@ from typing import Any
 from assistant.understanding.schema import INTENT_LABELS, NO_INTENT, TAG_LABELS
 
 
-def build_model(base_dir: str | Path, attn: str = "eager"):
+def build_model(base_dir: str | Path, attn: str = "eager", embed: bool = False):
+    """The joint model; ``embed`` adds a third output, a unit-length embedding of the whole input (a linear
+    head on the mean-pooled tokens), trained to match the base sentence encoder's own embedding."""
     import torch
     from torch import nn
 
@@ -25,10 +27,11 @@ def build_model(base_dir: str | Path, attn: str = "eager"):
         def __init__(self, encoder: nn.Module, n_intents: int, n_tags: int, dropout: float = 0.1):
             super().__init__()
             self.encoder = encoder
-            h = encoder.config["hidden"]
+            h = int(encoder.config["hidden"])  # type: ignore[index]
             self.dropout = nn.Dropout(dropout)
             self.intent_head = nn.Linear(2 * h, n_intents)
             self.tag_head = nn.Linear(h, n_tags)
+            self.embed_head = nn.Linear(h, h) if embed else None
 
         def forward(self, input_ids, attention_mask):
             hs = self.encoder(input_ids, attention_mask)
@@ -37,11 +40,32 @@ def build_model(base_dir: str | Path, attn: str = "eager"):
             pooled = torch.cat([hs[:, 0], mean], dim=-1)
             intent_logits = self.intent_head(self.dropout(pooled))
             tag_logits = self.tag_head(self.dropout(hs))
-            return intent_logits, tag_logits
+            if self.embed_head is None:
+                return intent_logits, tag_logits
+            return intent_logits, tag_logits, nn.functional.normalize(self.embed_head(mean), dim=-1)
 
     from assistant.train.encoder import build_encoder
 
     return JointModel(build_encoder(base_dir, attn), len(INTENT_LABELS), len(TAG_LABELS))
+
+
+def sentence_embeddings(base_dir: str | Path, data: dict, device: str, batch_size: int = 1024):
+    """The base sentence encoder's embeddings (mean-pooled, unit length, as sentence-transformers' all-MiniLM
+    makes them) of the encoded phrases in ``data``: what the embedding head learns to reproduce."""
+    import torch
+
+    from assistant.train.encoder import build_encoder
+
+    encoder = build_encoder(base_dir, "eager").to(device).eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(data["input_ids"]), batch_size):
+            ids = torch.from_numpy(data["input_ids"][i:i + batch_size]).to(device)
+            mask = torch.from_numpy(data["attention_mask"][i:i + batch_size]).to(device)
+            hs = encoder(ids, mask).float()
+            m = mask.unsqueeze(-1).float()
+            out.append(torch.nn.functional.normalize((hs * m).sum(1) / m.sum(1).clamp(min=1.0), dim=-1))
+    return torch.cat(out)
 
 
 def _load_npz(path: Path):
@@ -63,7 +87,7 @@ def evaluate_arrays(model, data, device, batch_size: int = 256) -> dict[str, flo
             ids = torch.from_numpy(data["input_ids"][i:i + batch_size]).to(device)
             mask = torch.from_numpy(data["attention_mask"][i:i + batch_size]).to(device)
             L = int(mask.sum(1).max())
-            il, tl = model(ids[:, :L], mask[:, :L])
+            il, tl = model(ids[:, :L], mask[:, :L])[:2]
             pi.append(il.argmax(-1).cpu().numpy())
             t = np.full((ids.shape[0], ids.shape[1]), -100)
             t[:, :L] = tl.argmax(-1).cpu().numpy()
@@ -88,9 +112,51 @@ def array_metrics(pred_int, pred_tags, gold_int, gold_tags) -> dict[str, float]:
     }
 
 
+def teacher_logits(teachers: list[tuple[str, str]], data: dict, device: str, batch_size: int = 512):
+    """The teachers' mean intent and tag logits over every training sentence (kept on ``device``).
+
+    ``teachers``: (prepared base folder, trained weights) pairs, each a trained joint model."""
+    import torch
+
+    n, width = data["input_ids"].shape
+    intent = torch.zeros((n, len(INTENT_LABELS)), dtype=torch.float32, device=device)
+    tags = torch.zeros((n, width, len(TAG_LABELS)), dtype=torch.float16, device=device)
+    for base, weights in teachers:
+        model = load_trained(base, weights).to(device)
+        with torch.no_grad(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
+            for i in range(0, n, batch_size):
+                mask_np = data["attention_mask"][i:i + batch_size]
+                L = int(mask_np.sum(1).max())
+                ids = torch.from_numpy(data["input_ids"][i:i + batch_size, :L]).to(device)
+                il, tl = model(ids, torch.from_numpy(mask_np[:, :L]).to(device))[:2]
+                intent[i:i + batch_size] += il.float() / len(teachers)
+                tags[i:i + batch_size, :L] += (tl.float() / len(teachers)).half()
+        del model
+    return intent, tags
+
+
+def _distil_loss(student, teacher, temperature: float, valid=None):
+    """Soft cross-entropy (KL) of the student's tempered distribution to the teacher's, times T^2."""
+    import torch.nn.functional as F
+
+    t = temperature
+    kl = F.kl_div(F.log_softmax(student / t, -1), F.log_softmax(teacher.float() / t, -1), reduction="none",
+                  log_target=True).sum(-1)  # fmt: skip
+    if valid is not None:
+        return (kl * valid).sum() / valid.sum().clamp(min=1) * t * t
+    return kl.mean() * t * t
+
+
 def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, epochs: float = 5, lr: float = 5e-5,
           head_lr: float = 5e-4, batch_size: int = 64, warmup: float = 0.06, weight_decay: float = 0.01,
-          seed: int = 13, max_steps: int = 0, device: str = "auto", log=print) -> dict[str, Any]:
+          seed: int = 13, max_steps: int = 0, device: str = "auto", log=print,
+          teachers: list[tuple[str, str]] | None = None, alpha: float = 0.5, temperature: float = 2.0,
+          embed_from: str | Path | None = None, embed_weight: float = 1.0) -> dict[str, Any]:
+    """Fine-tune the joint model; with ``teachers``, distil them too: the loss is (1 - alpha) x the labels'
+    cross-entropy + alpha x the soft cross-entropy to the teachers' mean logits at ``temperature``.
+    ``embed_from``: a base sentence encoder (all six layers); the model gets an embedding head trained on
+    ``phrases.npz`` of ``data_dir`` to reproduce that encoder's embeddings (cosine loss x ``embed_weight``),
+    so that the one loaded model can compare a spoken name with device names by meaning."""
     import numpy as np
     import torch
     from safetensors.torch import save_file
@@ -103,7 +169,13 @@ def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, ep
     out_dir.mkdir(parents=True, exist_ok=True)
     train_d = _load_npz(data_dir / "train.npz")
     test_d = _load_npz(data_dir / "test.npz")
-    model = build_model(base_dir, attn="sdpa" if device == "cuda" else "eager").to(device)
+    model = build_model(base_dir, attn="sdpa" if device == "cuda" else "eager", embed=embed_from is not None).to(device)
+    phrases = target = None
+    if embed_from is not None:
+        phrases = _load_npz(data_dir / "phrases.npz")
+        target = sentence_embeddings(embed_from, phrases, device)
+        n_held = max(1, len(target) // 20)  # the last 5%: how well the head learned, on phrases it never saw
+        log(f"embedding head: {len(target) - n_held} phrases to learn from, {n_held} held out")
     n = len(train_d["intent"])
     steps_per_epoch = max(1, math.ceil(n / batch_size))
     total = round(steps_per_epoch * epochs)
@@ -119,7 +191,7 @@ def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, ep
         {"params": head_params, "lr": head_lr, "weight_decay": weight_decay},
     ]
     opt = torch.optim.AdamW(groups, lr=lr)
-    base_lrs = [g["lr"] for g in groups]
+    base_lrs: list[float] = [float(g["lr"]) for g in groups]  # type: ignore[arg-type]
     n_warm = max(1, int(total * warmup))
 
     def set_lr(step: int) -> None:
@@ -127,6 +199,9 @@ def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, ep
         for g, b in zip(opt.param_groups, base_lrs):
             g["lr"] = b * f
 
+    soft = teacher_logits(teachers, train_d, device) if teachers else None
+    if soft is not None:
+        log(f"distilling {len(teachers or [])} teacher(s), alpha {alpha}, temperature {temperature}")
     ce_int = torch.nn.CrossEntropyLoss()
     ce_tag = torch.nn.CrossEntropyLoss(ignore_index=-100)
     rng = np.random.default_rng(seed)
@@ -150,8 +225,22 @@ def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, ep
             yt = torch.from_numpy(train_d["tags"][idx, :L]).to(device)
             set_lr(step)
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
-                il, tl = model(ids, mask)
+                il, tl = model(ids, mask)[:2]
             loss = ce_int(il.float(), yi) + ce_tag(tl.float().reshape(-1, tl.shape[-1]), yt.reshape(-1))
+            if soft is not None:
+                sel = torch.from_numpy(idx).to(device)
+                valid = (yt != -100).float()
+                kd = _distil_loss(il.float(), soft[0][sel], temperature) + \
+                    _distil_loss(tl.float(), soft[1][sel, :L], temperature, valid)
+                loss = (1 - alpha) * loss + alpha * kd
+            if target is not None and phrases is not None:
+                pick = rng.integers(0, len(target) - n_held, batch_size)
+                p_mask = phrases["attention_mask"][pick]
+                p_len = int(p_mask.sum(1).max())
+                with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
+                    emb = model(torch.from_numpy(phrases["input_ids"][pick, :p_len]).to(device),
+                                torch.from_numpy(p_mask[:, :p_len]).to(device))[2]  # fmt: skip
+                loss = loss + embed_weight * (1 - (emb.float() * target[torch.from_numpy(pick).to(device)]).sum(-1)).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -165,6 +254,10 @@ def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, ep
         history.append(m)
         log(f"epoch {epoch} test {json.dumps(m)}")
     train_m = evaluate_arrays(model, {k: v[:4000] for k, v in train_d.items()}, device)
+    embed_m = None
+    if target is not None and phrases is not None:
+        embed_m = embedding_agreement(model, phrases, target, len(target) - n_held, device)
+        log(f"embedding head on held-out phrases: {json.dumps(embed_m)}")
     log(f"train subset {json.dumps(train_m)}")
     sd = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     save_file({k: v.half() if v.is_floating_point() else v for k, v in sd.items()}, str(out_dir / "weights.fp16.safetensors"))
@@ -172,21 +265,43 @@ def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, ep
             "warmup": warmup, "weight_decay": weight_decay, "seed": seed, "steps": step, "max_steps": max_steps,
             "device": device if device == "cpu" else torch.cuda.get_device_name(0), "torch": torch.__version__,
             "amp": "bf16" if use_amp else "none", "n_train": n, "train_seconds": round(time.time() - t0, 1),
-            "history": history, "train_subset": train_m}
+            "history": history, "train_subset": train_m,
+            "distillation": {"teachers": len(teachers), "alpha": alpha, "temperature": temperature} if teachers else None,
+            "embedding": {"weight": embed_weight, **(embed_m or {})} if embed_from is not None else None}
     (out_dir / "train_info.json").write_text(json.dumps(info, indent=1))
     return info
+
+
+def embedding_agreement(model, phrases: dict, target, start: int, device: str) -> dict[str, float]:
+    """On the held-out phrases from ``start``: the mean cosine to the base encoder's embedding, and how often
+    the phrase nearest to each (among the held-out ones) is the same for the head as for the base encoder."""
+    import torch
+
+    model.eval()
+    ids = torch.from_numpy(phrases["input_ids"][start:]).to(device)
+    mask = torch.from_numpy(phrases["attention_mask"][start:]).to(device)
+    with torch.no_grad():
+        emb = model(ids, mask)[2].float()
+    model.train()
+    want = target[start:]
+    cos = float((emb * want).sum(-1).mean())
+    eye = torch.eye(len(want), device=device, dtype=torch.bool)
+    mine = (emb @ emb.T).masked_fill(eye, -2).argmax(-1)
+    theirs = (want @ want.T).masked_fill(eye, -2).argmax(-1)
+    return {"held_out_phrases": len(want), "mean_cosine": round(cos, 4),
+            "nearest_neighbour_agreement": round(float((mine == theirs).float().mean()), 4)}
 
 
 def load_trained(base_dir: str | Path, weights: str | Path | list[Path]):
     """Rebuild the joint model (eager attention, fp32) and load trained weights (file or chunk list)."""
     from safetensors.torch import load as load_bytes
 
-    model = build_model(base_dir, attn="eager")
     if isinstance(weights, (list, tuple)):
         raw = b"".join(Path(p).read_bytes() for p in sorted(weights))
     else:
         raw = Path(weights).read_bytes()
     sd = {k: v.float() if v.is_floating_point() else v for k, v in load_bytes(raw).items()}
+    model = build_model(base_dir, attn="eager", embed="embed_head.weight" in sd)
     model.load_state_dict(sd)
     model.eval()
     return model
@@ -204,9 +319,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--max-steps", type=int, default=0)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--teacher", nargs=2, action="append", metavar=("BASE", "WEIGHTS"), default=[],
+                    help="distil this trained model (repeat: their mean logits)")
+    ap.add_argument("--alpha", type=float, default=0.5, help="weight of the teachers' soft targets")
+    ap.add_argument("--temperature", type=float, default=2.0)
+    ap.add_argument("--embed-from", default=None,
+                    help="a base sentence encoder: add the embedding head, trained on DATA/phrases.npz")
+    ap.add_argument("--embed-weight", type=float, default=1.0)
     a = ap.parse_args(argv)
     train(a.data, a.base, a.out, epochs=a.epochs, lr=a.lr, head_lr=a.head_lr, batch_size=a.batch_size,
-          seed=a.seed, max_steps=a.max_steps, device=a.device, log=lambda s: print(s, flush=True))
+          seed=a.seed, max_steps=a.max_steps, device=a.device, log=lambda s: print(s, flush=True),
+          teachers=[tuple(t) for t in a.teacher] or None, alpha=a.alpha, temperature=a.temperature,
+          embed_from=a.embed_from, embed_weight=a.embed_weight)
     return 0
 
 

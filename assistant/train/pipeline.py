@@ -95,7 +95,7 @@ def make_data(work: Path, args: argparse.Namespace) -> dict[str, Any]:
                          encoding="utf-8")  # fmt: skip
     info["vocabulary"] = {"kept": len(kept) if kept else len(full["model"]["vocab"]),
                           "of": len(full["model"]["vocab"]), "top_kept": args.vocab_top}  # fmt: skip
-    write_dataset(work / "data", train, test, info, tokenizer)
+    write_dataset(work / "data", train, test, info, tokenizer, seed=args.seed)
     prepare(base_model_dir(), work / "base", kept, None, 64)
     _log(f"data: {len(train)} train / {len(test)} test sentences in {time.time() - t0:.1f}s -> {work / 'data'}; "
          f"vocabulary {info['vocabulary']['kept']} of {info['vocabulary']['of']} pieces")
@@ -127,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from assistant.train.data import read_jsonl
     from assistant.train.encoder import prepare
-    from assistant.train.export import evaluate_onnx, export_onnx, latency_ms, quantize
+    from assistant.train.export import evaluate_onnx, export_onnx, fuse, latency_ms, quantize
     from assistant.train.model import load_trained, train
 
     base = work / f"base-L{args.layers}"
@@ -154,7 +154,10 @@ def _run(args: argparse.Namespace) -> int:
     if diff > 1e-3:
         raise RuntimeError(f"ONNX output differs from torch by {diff}")
     int8 = out / ONNX_FILE
-    quantize(fp32, int8)
+    fused = work / "nlu.fused.onnx"
+    fusion = fuse(fp32, fused, heads=encoder_info.get("heads", 12), hidden=encoder_info.get("hidden", 384))
+    _log(f"fused: {fusion}")
+    quantize(fused, int8)
     m32 = evaluate_onnx(fp32, tok_path, test)
     m8 = evaluate_onnx(int8, tok_path, test)
     errors = m8.pop("errors_sample")
@@ -180,6 +183,7 @@ def _run(args: argparse.Namespace) -> int:
                    "max_tokens": MAX_TOKENS},
         "onnx": {"file": ONNX_FILE, "sha256": sha256(int8), "size_bytes": int8.stat().st_size,
                  "inputs": list(ONNX_INPUTS), "outputs": list(ONNX_OUTPUTS), "opset": 17,
+                 "fusion": {"tool": "onnxruntime.transformers.optimizer (bert)", "operators": fusion},
                  "quantization": "onnxruntime.quantization.quantize_dynamic, weights QInt8",
                  "onnxruntime": _version("onnxruntime")},
         "tokenizer": {"file": TOKENIZER_FILE, "sha256": sha256(tok_path), "type": "bert-wordpiece-uncased",

@@ -89,6 +89,8 @@ class NluModel:
             self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
             raise ModelError(f"{model_path}: cannot load ONNX model: {exc}") from None
+        self.embeds = schema.EMBEDDING_OUTPUT in {o.name for o in self.session.get_outputs()}
+        """The model has an embedding head: names can be compared by meaning (``embed``)."""
         self.predict("turn on the light")  # warm-up
 
     def predict(self, text: str) -> Prediction:
@@ -105,6 +107,19 @@ class NluModel:
         tags = [schema.TAG_LABELS[i] for i in tag_logits[0].argmax(-1)]
         spans = _decode_spans(text, tags, encoding.offsets, encoding.special_tokens_mask)
         return Prediction(schema.INTENT_LABELS[best], float(probs[best]), spans)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of what ``texts`` mean (``[len(texts), hidden]``), from the model's embedding head:
+        near 1 for "telly" and "TV", low for "telly" and "kettle". Only when ``embeds``."""
+        if not self.embeds:
+            raise ModelError("this model has no embedding output; retrain it with `assistant train`")
+        out = []
+        for text in texts:
+            encoding = self.tokenizer.encode(text.lower())
+            feed = {"input_ids": np.asarray([encoding.ids], dtype=np.int64),
+                    "attention_mask": np.asarray([encoding.attention_mask], dtype=np.int64)}  # fmt: skip
+            out.append(self.session.run([schema.EMBEDDING_OUTPUT], feed)[0][0])
+        return np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
 
 
 def _decode_spans(

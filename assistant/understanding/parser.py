@@ -21,7 +21,7 @@ from .model import NluModel, Prediction, Span
 from .plan import INTENTS, Outcome, Request, is_shopping_list
 from .recognise import clean_text, join_split_names, name_variants, normalise_slots
 from .replies import NOT_SURE, NOT_UNDERSTOOD, confirm_question, opposite_question
-from .resolve import Resolver, match_area
+from .resolve import Meanings, Resolver, match_area
 
 MAX_TEXT_CHARS = 400
 """Longer input is not a spoken command: rejected without running the model."""
@@ -61,6 +61,16 @@ class Understander:
         self.model = model
         self.settings = settings
         self.confirm = confirm or Confirm()
+        self._meanings: Meanings | None = None
+
+    def meanings(self, registry: Registry) -> Meanings | None:
+        """The registry's device names by meaning (None when the model has no embedding head), rebuilt when
+        its devices change."""
+        if not getattr(self.model, "embeds", False):
+            return None
+        if self._meanings is None or self._meanings.signature != Meanings.signature_of(registry):
+            self._meanings = Meanings(self.model.embed, registry)
+        return self._meanings
 
     def parse(self, text: str, registry: Registry, context: Context | None = None) -> Parse:
         started = time.perf_counter()
@@ -165,7 +175,7 @@ class Understander:
         slots = {k: v for k, v in slots.items() if k in keep}
         context_area = registry.context_area(context.area)
         names = [name_variants(cleaned, s) for s in prediction.spans if s.slot == "name"]
-        request = Request(cleaned, label, slots, spans, registry, Resolver(registry), self.settings,
+        request = Request(cleaned, label, slots, spans, registry, Resolver(registry, self.meanings(registry)), self.settings,
                           context_area, context.now or datetime.now(), names)  # fmt: skip
         spoken_device = any(k in spans for k in _DEVICE_SLOTS)
         if previous is not None and not spoken_device and _PRONOUN_RE.search(cleaned):

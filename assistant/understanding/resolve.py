@@ -9,17 +9,20 @@ when there is none of that kind there but several in the home, the one called by
 AC"), then the one in a state the intent prefers ("pause the music": the one playing), else the question
 which. People and the weather belong to no room. When the words name no device at all, what they are for
 (``PURPOSES``: "a latte" is the coffee machine) and a scene's or script's distinctive words ("movie time" is
-Movie Night) are tried before the kind of device.
+Movie Night) are tried before the kind of device; last, a name no spelling or sound matches is compared with
+every device's names by meaning (``Meanings``: the model's embedding of the words), acted on only above a
+calibrated similarity, asked about a little below it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import jellyfish
+import numpy as np
 from rapidfuzz import fuzz
 
 from ..config import Device
@@ -29,6 +32,14 @@ MATCH_THRESHOLD = 82.0
 """Minimum similarity (0..100) for a spoken name to match a registry name."""
 TIE_MARGIN = 3.0
 """Candidates within this many points of the best are equally good."""
+
+MEANING_ACT = 0.86
+"""Cosine similarity (model embeddings) at which a name said is taken for a device's name it does not match
+in spelling or sound ("the telly box": the TV); calibrated on the development split (README, "Resolution")."""
+MEANING_ASK = 0.78
+"""From here up to MEANING_ACT, the reply asks whether that device was meant, and nothing is done."""
+MEANING_MARGIN = 0.04
+"""The best device must beat the next one by this much to be acted on; else the reply asks."""
 
 _FILLER = {"the", "my", "our", "a", "an", "your", "this", "that", "in", "on", "of", "all", "every", "please"}
 
@@ -246,11 +257,39 @@ def _containing(spoken: str, devices: list[Device]) -> list[Device]:
     return [d for d in devices if any(pattern.search(normalise(n)) for n in (d.name, *d.aliases))]
 
 
+class Meanings:
+    """Every device's names as the model's embeddings, computed once per registry, for ``Resolver.by_meaning``."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray], registry: Registry) -> None:
+        named = [(d.id, n) for d in registry.devices for n in _device_names(d)]
+        self.embed = embed
+        self.ids = [device_id for device_id, _ in named]
+        self.matrix = embed([n for _, n in named]) if named else np.zeros((0, 1), np.float32)
+        self.signature = Meanings.signature_of(registry)
+
+    @staticmethod
+    def signature_of(registry: Registry) -> tuple:
+        """What the embeddings depend on: they are rebuilt when it changes (a reload, a discovered device)."""
+        return tuple((d.id, d.name, tuple(d.aliases), d.area) for d in registry.devices)
+
+    def nearest(self, spoken: str, allowed: set[str]) -> list[tuple[float, str]]:
+        """(similarity, device id) of the ``allowed`` devices, best name per device, best first."""
+        if not self.ids or not allowed:
+            return []
+        scores = self.matrix @ self.embed([spoken])[0]
+        best: dict[str, float] = {}
+        for device_id, score in zip(self.ids, scores.tolist()):
+            if device_id in allowed and score > best.get(device_id, -2.0):
+                best[device_id] = score
+        return sorted(((score, k) for k, score in best.items()), reverse=True)
+
+
 class Resolver:
     """Resolves spoken references against one registry."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, meanings: Meanings | None = None) -> None:
         self.registry = registry
+        self.meanings = meanings
 
     def scope(self, text: str, area_span: str | None, floor_span: str | None, context_area: str | None) -> Scope:
         registry = self.registry
@@ -427,6 +466,28 @@ class Resolver:
             f" {normalise(n)}".endswith(f" {w}") for n in (d.name, *d.aliases) for w in wanted)]  # fmt: skip
         return self._one_of(found, scope, context_area) if found else None
 
+    def by_meaning(self, spoken: str, domains: set[str], scope: Scope, context_area: str | None,
+                   kinds: set[str] | None = None) -> Resolution | None:  # fmt: skip
+        """The device whose name means what ``spoken`` says ("the telly box": the Living Room TV), by the
+        model's embeddings; only devices the intent acts on (of ``kinds``, when the words name a kind) in the
+        area said. Above MEANING_ACT and clear of the next one: that device; from MEANING_ASK: a question,
+        nothing done; else None."""
+        if self.meanings is None or not normalise(spoken):
+            return None
+        devices = [d for d in self.registry.devices if (not domains or d.domain in domains)
+                   and (not kinds or d.domain in kinds)]  # fmt: skip
+        if scope.spoken and scope.areas:
+            devices = self.registry.in_areas(devices, scope.areas)
+        ranked = self.meanings.nearest(normalise(spoken), {d.id for d in devices})
+        if not ranked or ranked[0][0] < MEANING_ASK:
+            return None
+        score, best = ranked[0]
+        device = self.registry.device(best)
+        if score >= MEANING_ACT and (len(ranked) == 1 or ranked[1][0] <= score - MEANING_MARGIN):
+            return Resolution(devices=[device], scope=scope)
+        return Resolution(scope=scope, problem="no_target",
+                          reply=f"Sorry, I don't know any device called {spoken}. Did you mean {device.name}?")  # fmt: skip
+
     def by_loose_name(self, text: str, domains: set[str], scope: Scope, context_area: str | None,
                       unique: bool = False) -> Resolution | None:  # fmt: skip
         """A scene or script by the distinctive words of its name ("movie time": Movie Night; "cinema": its
@@ -506,13 +567,16 @@ class Resolver:
             elif span_domains and only_kind_words(variants[0]):
                 pass  # "the heating" tagged as a name, and nothing is called that: the kind, found below
             elif span_domains or next_kinds:
-                return named  # "the porch light", "the shed door": a device this home does not have
+                # "the porch light", "the shed door": a device this home does not have, unless a name of one
+                # of that kind means the same ("the reading light": the one called Reading Lamp)
+                return self.by_meaning(variants[0], domains, scope, context_area, span_domains or next_kinds) \
+                    or named  # fmt: skip
             else:
                 # A stray word tagged as a name; act only if the rest of the sentence says what is meant
-                # ("the lawn's soaked, shut off the sprinkler").
+                # ("the lawn's soaked, shut off the sprinkler") or a device's name means the same ("the telly")
                 rest_domains, _ = kind_words(text)
                 if not rest_domains & domains and not scope.spoken:
-                    return named
+                    return self.by_meaning(variants[0], domains, scope, context_area) or named
         elif mentioned is not None:
             return mentioned
         elif not kind_words(text)[0] and not scope.spoken:

@@ -130,6 +130,10 @@ ONNX_INPUTS: tuple[str, ...] = ("input_ids", "attention_mask")
 
 ONNX_OUTPUTS: tuple[str, ...] = ("intent_logits", "tag_logits")
 
+EMBEDDING_OUTPUT = "embedding"
+"""A model's optional third output: ``[batch, hidden]`` float, unit length: the input's meaning, distilled
+from the base sentence encoder (names compared by meaning, ``resolve``)."""
+
 
 def public_intent(label: str) -> str | None:
     """The Home Assistant intent name for a model label (None for NO_INTENT)."""
