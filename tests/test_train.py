@@ -27,3 +27,9 @@ def test_tiny_training_run_produces_a_loadable_model(tmp_path):
     prediction = model.predict("turn on the kitchen light")
     assert prediction.label in schema.INTENT_LABELS
     assert 0.0 <= prediction.confidence <= 1.0
+    # the embedding head (resolution by meaning) and the fused graph came through export and quantization
+    assert model.embeds and meta["training"]["embedding"]["weight"] > 0
+    vectors = model.embed(["telly", "kitchen light"])
+    assert vectors.shape == (2, 384)
+    assert abs(float((vectors * vectors).sum(1).max()) - 1.0) < 1e-3
+    assert meta["onnx"]["fusion"]["operators"].get("Attention") == 6

@@ -763,11 +763,11 @@ def phrases(train: list[Example], tokenizer_path: Path, seed: int, limit: int = 
 
 
 def write_dataset(out_dir: Path, train: list[Example], test: list[Example], info: dict[str, Any],
-                  tokenizer_path: Path, seed: int = 13) -> None:
+                  tokenizer_path: Path, seed: int = 13, phrases_limit: int = 40_000) -> None:
     import numpy as np
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    said = phrases(train, tokenizer_path, seed)
+    said = phrases(train, tokenizer_path, seed, phrases_limit)
     (out_dir / "phrases.txt").write_text("\n".join(said) + "\n", encoding="utf-8")
     encoded = encode([Example(p, NO_INTENT) for p in said], tokenizer_path, max_tokens=16)
     np.savez_compressed(out_dir / "phrases.npz", input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"])

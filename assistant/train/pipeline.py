@@ -27,13 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("train")
     g.add_argument("--out", "--output-dir", dest="out", default="models", help="where the model files go (default: models/)")
     g.add_argument("--seed", type=int, default=13, help="random seed for data generation and training")
-    g.add_argument("--epochs", type=float, default=5.0, help="training epochs (the shipped model: 5)")
+    g.add_argument("--epochs", type=float, default=4.0, help="training epochs (the shipped model: 4)")
     g.add_argument("--max-steps", type=int, default=0, help="stop after N optimizer steps (0: no limit)")
     g.add_argument("--sample", type=int, default=0, help="keep only N training sentences (tiny runs; 0: all)")
     g.add_argument("--per-intent", type=int, default=2500, help="generated sentences per intent label")
-    g.add_argument("--batch-size", type=int, default=64, help="sentences per training step")
-    g.add_argument("--lr", type=float, default=5e-5, help="encoder learning rate")
-    g.add_argument("--head-lr", type=float, default=5e-4, help="learning rate of the two heads")
+    g.add_argument("--batch-size", type=int, default=128, help="sentences per training step")
+    g.add_argument("--lr", type=float, default=7e-5, help="encoder learning rate")
+    g.add_argument("--head-lr", type=float, default=7e-4, help="learning rate of the heads")
+    g.add_argument("--embed-weight", type=float, default=0.25,
+                   help="weight of the embedding head's loss: it learns the base sentence encoder's embeddings of "
+                        "the training data's phrases, for resolution by meaning (0: no embedding head)")
     g.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda")
     g.add_argument("--work-dir", default=None, help="keep the generated data/checkpoints here (default: a temp dir)")
     g.add_argument("--data-only", action="store_true", help="stop after writing the encoded data set to --work-dir")
@@ -95,7 +98,8 @@ def make_data(work: Path, args: argparse.Namespace) -> dict[str, Any]:
                          encoding="utf-8")  # fmt: skip
     info["vocabulary"] = {"kept": len(kept) if kept else len(full["model"]["vocab"]),
                           "of": len(full["model"]["vocab"]), "top_kept": args.vocab_top}  # fmt: skip
-    write_dataset(work / "data", train, test, info, tokenizer, seed=args.seed)
+    write_dataset(work / "data", train, test, info, tokenizer, seed=args.seed,
+                  phrases_limit=max(200, args.sample) if args.sample else 40_000)
     prepare(base_model_dir(), work / "base", kept, None, 64)
     _log(f"data: {len(train)} train / {len(test)} test sentences in {time.time() - t0:.1f}s -> {work / 'data'}; "
          f"vocabulary {info['vocabulary']['kept']} of {info['vocabulary']['of']} pieces")
@@ -139,7 +143,8 @@ def _run(args: argparse.Namespace) -> int:
     else:
         train_info = train(work / "data", base, work / "ckpt", epochs=args.epochs, lr=args.lr, head_lr=args.head_lr,
                            batch_size=args.batch_size, seed=args.seed, max_steps=args.max_steps,
-                           device=args.device, log=_log)
+                           device=args.device, log=_log, embed_from=work / "base" if args.embed_weight > 0 else None,
+                           embed_weight=args.embed_weight)
         weights = [work / "ckpt" / "weights.fp16.safetensors"]
     model = load_trained(base, weights if len(weights) > 1 else weights[0])
 
