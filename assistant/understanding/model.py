@@ -37,6 +37,8 @@ class Prediction:
     """The model's intent label (schema.INTENT_LABELS)."""
     confidence: float
     spans: tuple[Span, ...]
+    runner_up: tuple[str, float] = ("none", 0.0)
+    """The second most likely label and its probability."""
 
 
 def metadata_path(model_path: Path) -> Path:
@@ -103,10 +105,11 @@ class NluModel:
         logits = intent_logits[0].astype(np.float64)
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
-        best = int(probs.argmax())
+        best, second = (int(i) for i in np.argsort(-probs)[:2])
         tags = [schema.TAG_LABELS[i] for i in tag_logits[0].argmax(-1)]
         spans = _decode_spans(text, tags, encoding.offsets, encoding.special_tokens_mask)
-        return Prediction(schema.INTENT_LABELS[best], float(probs[best]), spans)
+        return Prediction(schema.INTENT_LABELS[best], float(probs[best]), spans,
+                          (schema.INTENT_LABELS[second], float(probs[second])))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of what ``texts`` mean (``[len(texts), hidden]``), from the model's embedding head:

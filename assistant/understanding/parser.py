@@ -161,7 +161,7 @@ class Understander:
             # "turn it off" right after a device command means that device, not a timer
             label = intent = "HassTurnOn" if on_off.group(2).lower() == "on" else "HassTurnOff"
             from_context = True
-        elif intent is None or prediction.confidence < self.settings.min_confidence:
+        elif intent is None or _confidence(prediction) < self.settings.min_confidence:
             timings["total"] = _ms(started)
             return Parse(text=cleaned, intent=None, confidence=prediction.confidence, reply=NOT_UNDERSTOOD,
                          outcome="rejected", timings_ms=timings)  # fmt: skip
@@ -278,6 +278,19 @@ def _unknown_area_into_name(prediction: Prediction, text: str, registry: Registr
 
 def _understood(parse: Parse) -> bool:
     return parse.intent is not None and parse.outcome != "unsure"
+
+
+_SAME_QUESTION = frozenset({"HassGetWeather", "HassClimateGetTemperature"})
+"""Two intents that ask the same thing of different devices ("what's the temperature outside": the weather, or
+an outside temperature sensor); both are answered from the registry, so the model's doubt between them is no
+doubt about the question."""
+
+
+def _confidence(prediction: Prediction) -> float:
+    """The model's confidence in its intent, counting the runner-up when both ask the same question."""
+    if {prediction.label, prediction.runner_up[0]} <= _SAME_QUESTION:
+        return prediction.confidence + prediction.runner_up[1]
+    return prediction.confidence
 
 
 def _ms(started: float) -> float:

@@ -34,7 +34,7 @@ from .replies import (
     timer_reply,
     weather_report,
 )
-from .resolve import DOMAIN_WORDS, Resolution, Resolver, kind_words, match_area, match_floor, normalise
+from .resolve import DOMAIN_WORDS, Resolution, Resolver, Scope, kind_words, match_area, match_floor, normalise
 
 
 @dataclass
@@ -490,6 +490,8 @@ def _climate_get(req: Request, spec: IntentSpec) -> Outcome:
 
 
 NO_WEATHER = "Sorry, no weather source is set up."
+_HERE_WORDS = frozenset({"outside", "out", "out there", "here", "home", "at home", "today", "now", "tonight", "tomorrow",
+                         "the weather", "weather", "forecast", "the forecast"})  # fmt: skip
 _LATER_RE = re.compile(r"\b(tomorrow|tonight|later|this (morning|afternoon|evening|weekend)|next|going to|gonna|"
                        r"will it|will there)\b", re.I)
 
@@ -498,11 +500,14 @@ def _weather(req: Request, spec: IntentSpec) -> Outcome:
     """From the home's weather entity, as it last reported; never a guess."""
     if not any(d.domain in spec.domains for d in req.registry.devices):
         return Outcome(NO_WEATHER, "answer")
-    place = req.spans.get("area") or req.spans.get("floor")
-    if place and match_area(req.registry, place) is None and match_floor(req.registry, place) is None:
-        return Outcome(f"Sorry, I only know the weather here, not in {place}.", "unsupported")
     if _TEMPERATURE_RE.search(req.text) and (sensors := _readings(req, "temperature", by_words_only=True)):
         return _reading_answer(req, sensors)  # "the temperature outside": the home's own thermometer there
+    place = req.spans.get("area") or req.spans.get("floor")
+    if not place and (name := req.spans.get("name")) and normalise(name) not in _HERE_WORDS \
+            and not req.resolver.by_name(name, set(spec.domains), Scope(), None).devices:  # fmt: skip
+        place = name  # "the weather in paris", the town taken for a name: no weather entity is called that
+    if place and match_area(req.registry, place) is None and match_floor(req.registry, place) is None:
+        return Outcome(f"Sorry, I only know the weather here, not in {place}.", "unsupported")
     resolution = req.resolve(spec)
     if resolution.problem:
         return Outcome(resolution.reply, resolution.problem)
