@@ -78,3 +78,10 @@ def test_the_weather_elsewhere_is_not_answered_with_ours(understander, registry)
 def test_an_area_tagged_as_a_name_keeps_the_kind_said_beside_it(understander, registry):
     result = parse(understander, registry, "turn on the kitchen fan")  # the kitchen has no fan: not its lights
     assert result.actions == (), result
+
+
+def test_an_untagged_object_is_not_this_rooms_lights(understander, registry):
+    result = parse(understander, registry, "switch on the gadget please")
+    assert result.actions == () and "gadget" in result.reply, result
+    water = parse(understander, registry, "turn on the water")  # the sprinkler ("watering"), never the lamps
+    assert not any(a.device.startswith("light.") for a in water.actions), water

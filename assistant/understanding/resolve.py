@@ -615,6 +615,10 @@ class Resolver:
                 self.by_loose_name(text, domains, scope, context_area, unique=True)  # fmt: skip
             if loose is not None:
                 return loose
+            if (stray := _stray_object(text, self.registry)) and not self.mentions(text, set(), scope, context_area):
+                # "turn on the water": a thing named that the model did not tag; not this room's lights
+                return self.by_meaning(stray, domains, scope, context_area) or Resolution(
+                    scope=scope, problem="no_target", reply=f"Sorry, I don't know any device called {stray}.")
         if mentioned is None and not span_domains and (elsewhere := self.mentions(text, set(), scope, context_area)):
             # a device said word for word that this intent cannot act on ("send the robot mower to its dock" as a
             # vacuum command): its words are not a kind of device ("robot"), and unless the rest of the sentence
@@ -641,6 +645,29 @@ class Resolver:
         # classes of the kinds wanted only: "humidity" says nothing about which thermostat
         classes = kind_classes(text, wanted) | (kind_classes(variants[0], wanted) if span_classes else set())
         return self.by_kind(text, wanted, classes, scope, prefer)
+
+
+_OBJECT_RE = re.compile(r"\b(?:the|my|our|your)\s+([a-z]+)\b")
+_NOT_OBJECTS = frozenset({"one", "ones", "same", "other", "rest", "way", "moment", "time", "day", "morning",
+                          "evening", "night", "afternoon", "weekend", "minute", "minutes", "hour", "hours", "second",
+                          "seconds", "house", "home", "flat", "room", "place", "whole", "entire", "end", "next",
+                          "last", "first", "volume", "temperature", "brightness", "level", "speed", "timer", "list",
+                          "music", "song", "track", "news", "radio"})  # fmt: skip
+
+
+def _stray_object(text: str, registry: Registry) -> str | None:
+    """The object of the command ("turn on the water": the word after "the" or "my" among its first four
+    words, before any comma) when it is no filler, area, floor or word the commands use; else None."""
+    words = normalise(re.split(r"[,;.!?]", text, maxsplit=1)[0]).split()[:4]
+    match = _OBJECT_RE.search(" ".join(words))
+    if match is None:
+        return None
+    word = match.group(1)
+    if word in _FILLER or word in _NOT_OBJECTS or word in DOMAIN_WORDS or word in PURPOSES:
+        return None
+    if match_area(registry, word, fuzzy=False) or match_floor(registry, word):
+        return None
+    return word
 
 
 _NOT_DISTINCTIVE = frozenset({"scene", "mode", "time", "script", "routine", "turn", "on", "off", "start", "run",
