@@ -182,6 +182,52 @@ def test_intent_mode_answers_home_assistant_intents_and_acts_on_nothing(home):
     assert {t for t, _, _ in observer.since(mark) if not t.startswith(PREFIX)} == set()
 
 
+def test_several_commands_in_one_sentence_use_the_multi_intent_wrapper(home):
+    """Intent mode: one ``intent`` per command between ``intents-start`` and ``intents-stop`` (wyoming
+    1.10), each with its own Home Assistant slots; a sentence with a part not understood is not
+    recognised as a whole. Nothing is sent to a device."""
+    daemon, observer = home
+    two = "turn off the hallway light and start a 5 minute timer"
+    half = "turn on the hallway light and tell me the meaning of life"
+    with serving(daemon, mode="intent") as service:
+        mark = observer.mark()
+        events = asyncio.run(exchange(service.port, Transcript(two).event(), answers=4))
+        refused = ask(service.port, half)
+    assert [e.type for e in events] == ["intents-start", "intent", "intent", "intents-stop"]
+    off, timer = (Intent.from_event(e) for e in events[1:3])
+    assert off.name == "HassTurnOff" and {e.name: e.value for e in off.entities} == {"name": "Hallway Light"}
+    assert off.text == "Turned off the Hallway Light."
+    assert timer.name == "HassStartTimer" and {e.name: e.value for e in timer.entities} == {"minutes": 5}
+    assert NotRecognized.is_type(refused.type), refused
+    assert "did nothing" in (NotRecognized.from_event(refused).text or "")
+    assert {t for t, _, _ in observer.since(mark) if not t.startswith(PREFIX)} == set()
+
+
+def test_several_commands_in_one_sentence_are_handled_with_one_reply(home):
+    """Handle mode: both carried out, one ``handled`` with the one reply (``handled`` carries one text),
+    and nothing else on the connection."""
+    daemon, observer = home
+
+    async def one_answer(port: int) -> tuple[Event, Event | None]:
+        async with AsyncTcpClient("127.0.0.1", port) as client:
+            await client.write_event(Transcript("turn on the hallway light and the garden lights").event())
+            answer = await asyncio.wait_for(client.read_event(), 60)
+            assert answer is not None
+            try:
+                more = await asyncio.wait_for(client.read_event(), 1.0)
+            except TimeoutError:
+                more = None
+            return answer, more
+
+    with serving(daemon) as service:
+        mark = observer.mark()
+        answer, more = asyncio.run(one_answer(service.port))
+    assert Handled.from_event(answer).text == "Turned on the Hallway Light. Turned on the Garden Lights.", answer
+    assert more is None, more
+    for topic in ("zigbee2mqtt/hallway_light/set", "zigbee2mqtt/garden_lights/set"):
+        assert json.loads(observer.wait_for(topic, start=mark)) == {"state": "ON"}
+
+
 # -- speech -----------------------------------------------------------------------------------------
 
 

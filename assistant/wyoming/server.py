@@ -1,7 +1,8 @@
 """The Wyoming server of `assistant run`: Home Assistant's voice protocol on ``wyoming.uri``.
 
 One server offers every program: ``describe`` -> ``info``; ``transcript`` (or ``recognize``) -> the
-service's answer (``handled``/``not-handled``, or ``intent``/``not-recognized`` in intent mode);
+service's answer (``handled``/``not-handled``, or ``intent``/``not-recognized`` in intent mode, and
+``intents-start``, an ``intent`` per command, ``intents-stop`` for several commands in one sentence);
 ``transcribe`` + ``audio-start/chunk/stop`` -> ``transcript`` (when a recogniser is loaded);
 ``synthesize`` -> ``audio-start/chunk/stop`` (when a voice is loaded); ``ping`` -> ``pong``. It is the
 ``wyoming`` library's own ``AsyncTcpServer`` and ``AsyncEventHandler``; this module only decides what
@@ -64,7 +65,7 @@ from ..paths import install_hint
 from ..voice.asr import Recognizer
 from ..voice.tts import Speaker
 from . import speech
-from .intent import MAX_TEXT_CHARS, answer_event, asker
+from .intent import MAX_TEXT_CHARS, answer_events, asker
 from .satellite import EarsFactory, SatelliteLink, tcp_address
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,8 @@ class Connection(AsyncEventHandler):
             await self.write_event(self.service.info.event())
         elif Transcript.is_type(event.type) or Recognize.is_type(event.type):
             text, context = event.data.get("text"), event.data.get("context")
-            await self.write_event(await self.service.ask(text if isinstance(text, str) else "", context, self.peer))
+            for answer in await self.service.ask(text if isinstance(text, str) else "", context, self.peer):
+                await self.write_event(answer)
         elif Transcribe.is_type(event.type):
             self.transcribe = Transcribe.from_event(event)
         elif AudioStart.is_type(event.type):
@@ -344,17 +346,18 @@ class WyomingService:
         """``work()`` on the speech worker thread, awaited without blocking the loop."""
         return await asyncio.get_running_loop().run_in_executor(self.worker, work)
 
-    async def ask(self, text: str, context: Any, peer: str) -> Event:
-        """A ``transcript`` from Home Assistant: its answer event, in this server's mode."""
+    async def ask(self, text: str, context: Any, peer: str) -> list[Event]:
+        """A ``transcript`` from Home Assistant: the events that answer it, in this server's mode (several
+        for several commands in intent mode: ``intent.answer_events``)."""
         text = text.strip()[:MAX_TEXT_CHARS]
         mode = self.settings.mode
         source, area = asker(context, self.settings.satellites, peer)
         answered = await self.command(text, source, area, act=mode == "handle") if text else None
         if answered is None:
-            return NotRecognized().event() if mode == "intent" else NotHandled().event()
-        event = answer_event(*answered, mode, self.registry())
-        log.info("wyoming: %s (%s): %r -> %s", source, peer, text[:120], event.type)
-        return event
+            return [NotRecognized().event() if mode == "intent" else NotHandled().event()]
+        events = answer_events(*answered, mode, self.registry())
+        log.info("wyoming: %s (%s): %r -> %s", source, peer, text[:120], ", ".join(e.type for e in events))
+        return events
 
     async def command(self, text: str, source: str, area: str | None, act: bool) -> tuple[Parse | None, Reply] | None:
         """Hand a command to the service and wait (at most ``answer_timeout_s``) for what it made of it;
