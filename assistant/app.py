@@ -118,6 +118,7 @@ def run_service(config_path: Path, config: Config, base: Path, reload_asked: thr
         voice.start(daemon.submit)
     if wyoming is not None:
         daemon.announcers.append(wyoming.timer_finished)
+        daemon.timer_watchers.append(wyoming.timer_changed)
         wyoming.start()
     try:
         return daemon.run()

@@ -408,15 +408,16 @@ def test_assistant_run_starts_the_wyoming_server(tmp_path, broker_port):
 
 class FakeSatellite:
     """A satellite as wyoming-satellite behaves (a Wyoming server, streaming after ``run-satellite``),
-    built on the library's own server classes: it streams ``samples`` once (16 kHz mono), or only their
-    first ``drop_after`` part and then hangs up; it keeps what the brain sends back."""
+    built on the library's own server classes: it streams ``samples`` once (16 kHz mono; a list: one
+    utterance after another, each once the reply to the one before has been played), or only their first
+    ``drop_after`` part and then hangs up; it keeps what the brain sends back."""
 
-    def __init__(self, samples: np.ndarray, drop_after: float | None = None) -> None:
+    def __init__(self, samples: np.ndarray | list[np.ndarray], drop_after: float | None = None) -> None:
         from wyoming.server import AsyncTcpServer
 
         self.port = free_port()
         self.server = AsyncTcpServer("127.0.0.1", self.port)
-        self.samples = samples
+        self.utterances = list(samples) if isinstance(samples, list) else [samples]
         self.drop_after = drop_after
         self.received: list[Event] = []
         self.streamed = False
@@ -428,44 +429,53 @@ class FakeSatellite:
         satellite = self
 
         class Handler(AsyncEventHandler):
-            async def handle_event(self, event: Event) -> bool:
+            async def stream(self, samples: np.ndarray) -> None:
                 from wyoming.pipeline import PipelineStage, RunPipeline
+
+                await self.write_event(RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS).event())
+                for i in range(0, len(samples), 1024):
+                    await self.write_event(AudioChunk(rate=16000, width=2, channels=1,
+                                                      audio=samples[i : i + 1024].tobytes()).event())  # fmt: skip
+
+            async def handle_event(self, event: Event) -> bool:
                 from wyoming.satellite import RunSatellite
 
                 if RunSatellite.is_type(event.type) and not satellite.streamed:
                     satellite.streamed = True
-                    await self.write_event(RunPipeline(start_stage=PipelineStage.ASR,
-                                                       end_stage=PipelineStage.TTS).event())  # fmt: skip
-                    samples = satellite.samples
+                    samples = satellite.utterances.pop(0)
                     if satellite.drop_after is not None:
-                        samples = samples[: int(len(samples) * satellite.drop_after)]
-                    for i in range(0, len(samples), 1024):
-                        await self.write_event(AudioChunk(rate=16000, width=2, channels=1,
-                                                          audio=samples[i : i + 1024].tobytes()).event())  # fmt: skip
-                    if satellite.drop_after is not None:
+                        await self.stream(samples[: int(len(samples) * satellite.drop_after)])
                         satellite.done.set()
                         return False  # hang up mid-utterance
+                    await self.stream(samples)
                     return True
                 satellite.received.append(event)
-                if AudioStop.is_type(event.type):
-                    satellite.done.set()
+                if AudioStop.is_type(event.type):  # a reply played
+                    if satellite.utterances:
+                        await self.stream(satellite.utterances.pop(0))
+                    else:
+                        satellite.done.set()
                 return True
 
         return Handler(reader, writer)
 
 
-@pytest.fixture(scope="module")
-def lights_spoken(speaker) -> np.ndarray:
-    """Piper saying "Switch on the lights." without its random noise, 16 kHz, with silence around."""
+def piper_says(speaker, text: str) -> np.ndarray:
+    """Piper saying ``text`` without its random noise, 16 kHz, with silence around."""
     from piper.config import SynthesisConfig
 
     from assistant.voice.audio import to_mono_16k
 
     voice = speaker.engine.voice
     style = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
-    audio = np.concatenate([c.audio_int16_array for c in voice.synthesize("Switch on the lights.", syn_config=style)])
+    audio = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, syn_config=style)])
     speech = to_mono_16k(audio, voice.config.sample_rate)
     return np.concatenate([np.zeros(8000, np.int16), speech, np.zeros(24000, np.int16)])
+
+
+@pytest.fixture(scope="module")
+def lights_spoken(speaker) -> np.ndarray:
+    return piper_says(speaker, "Switch on the lights.")
 
 
 def test_satellites_in_two_rooms_and_one_that_drops(home, config, recognizer, speaker, lights_spoken):
@@ -626,21 +636,15 @@ def test_the_same_sentence_gives_the_same_device_message_every_way_in(home, conf
 
 
 def test_a_timer_is_announced_back_to_the_satellite_that_set_it(home, config, recognizer, speaker):
-    """A satellite in the kitchen says "start a three second timer"; when it finishes, that satellite (and
-    not the one in the office) gets Wyoming's ``timer-finished`` and the spoken announcement."""
-    from piper.config import SynthesisConfig
-    from wyoming.timer import TimerFinished
+    """A satellite in the kitchen says "start a three second timer": it gets Wyoming's ``timer-started``
+    before the reply; when it finishes, that satellite (and not the one in the office) gets
+    ``timer-finished`` and the spoken announcement."""
+    from wyoming.timer import TimerFinished, TimerStarted
 
     from assistant.app import satellite_ears
-    from assistant.voice.audio import to_mono_16k
 
     daemon, observer = home
-    voice = speaker.engine.voice
-    style = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
-    audio = np.concatenate([c.audio_int16_array for c in voice.synthesize("Start a three second timer.",
-                                                                           syn_config=style)])  # fmt: skip
-    spoken = np.concatenate([np.zeros(8000, np.int16), to_mono_16k(audio, voice.config.sample_rate),
-                             np.zeros(24000, np.int16)])  # fmt: skip
+    spoken = piper_says(speaker, "Start a three second timer.")
     silence = np.zeros(16000, np.int16)
     kitchen, office = FakeSatellite(spoken), FakeSatellite(silence)
     satellites = [Satellite(id="kitchen-sat", area="Kitchen", uri=f"tcp://127.0.0.1:{kitchen.port}"),
@@ -649,6 +653,7 @@ def test_a_timer_is_announced_back_to_the_satellite_that_set_it(home, config, re
     service = WyomingService(wyoming, daemon.submit, lambda: daemon.registry, recognizer, speaker,
                              make_ears=satellite_ears(config, recognizer))  # fmt: skip
     daemon.announcers.append(service.timer_finished)
+    daemon.timer_watchers.append(service.timer_changed)
     mark = observer.mark()
 
     async def announced() -> bool:
@@ -674,13 +679,70 @@ def test_a_timer_is_announced_back_to_the_satellite_that_set_it(home, config, re
         asyncio.run(rooms())
     finally:
         daemon.announcers.remove(service.timer_finished)
+        daemon.timer_watchers.remove(service.timer_changed)
     types = [e.type for e in kitchen.received]
-    assert Synthesize.from_event(kitchen.received[1]).text == "Timer set for 3 seconds.", types
+    assert types[:3] == ["transcript", "timer-started", "synthesize"], types
+    started = TimerStarted.from_event(kitchen.received[1])
+    assert (started.total_seconds, started.start_hours, started.start_minutes, started.start_seconds) == (3, None, None, 3)
+    assert Synthesize.from_event(kitchen.received[2]).text == "Timer set for 3 seconds.", types
     at = types.index("timer-finished")
     assert types[at + 1 : at + 3] == ["synthesize", "audio-start"] and types[-1] == "audio-stop", types
     done = Synthesize.from_event(kitchen.received[at + 1]).text
     assert "timer" in done.lower() and "done" in done.lower(), done
     timer = json.loads(observer.wait_for(f"{PREFIX}/timer", start=mark))
     assert timer["event"] == "finished" and TimerFinished.from_event(kitchen.received[at]).id == str(timer["id"])
+    assert started.id == str(timer["id"])
     assert {e.type for e in office.received} <= {"run-satellite"}  # the other room heard nothing of it
     assert {link.satellite.id: link.announced for link in service.links} == {"kitchen-sat": 1, "office-sat": 0}
+
+
+def test_a_satellites_timer_is_shown_on_it_as_it_changes(home, config, recognizer, speaker):
+    """Spoken to a kitchen satellite one after another: start a ten minute timer, pause it, resume it,
+    cancel it. The satellite gets ``timer-started``, ``timer-updated`` (paused, then running) and
+    ``timer-cancelled`` for the same timer, each before its reply, as wyoming-satellite gets them from
+    Home Assistant; the office satellite gets none."""
+    from wyoming.timer import TimerCancelled, TimerStarted, TimerUpdated
+
+    from assistant.app import satellite_ears
+
+    daemon, _ = home
+    said = ["Start a ten minute timer.", "Pause the timer.", "Resume the timer.", "Cancel the timer."]
+    kitchen = FakeSatellite([piper_says(speaker, text) for text in said])
+    office = FakeSatellite(np.zeros(16000, np.int16))
+    satellites = [Satellite(id="kitchen-sat", area="Kitchen", uri=f"tcp://127.0.0.1:{kitchen.port}"),
+                  Satellite(id="office-sat", area="Office", uri=f"tcp://127.0.0.1:{office.port}")]  # fmt: skip
+    wyoming = Wyoming(uri=f"tcp://127.0.0.1:{free_port()}", satellites=satellites)
+    service = WyomingService(wyoming, daemon.submit, lambda: daemon.registry, recognizer, speaker,
+                             make_ears=satellite_ears(config, recognizer))  # fmt: skip
+    daemon.timer_watchers.append(service.timer_changed)
+
+    async def rooms() -> None:
+        for satellite in (kitchen, office):
+            await satellite.server.start(satellite.handler)
+        await asyncio.to_thread(service.start)
+        try:
+            await asyncio.wait_for(kitchen.done.wait(), 180)
+        finally:
+            await asyncio.to_thread(service.stop)
+            for satellite in (kitchen, office):
+                await satellite.server.stop()
+
+    try:
+        asyncio.run(rooms())
+    finally:
+        daemon.timer_watchers.remove(service.timer_changed)
+    # each command: its transcript, the timer's event, then the reply
+    shown = [(e.type, kitchen.received[i + 1].type) for i, e in enumerate(kitchen.received[:-1])
+             if e.type.startswith("timer-")]  # fmt: skip
+    assert shown == [("timer-started", "synthesize"), ("timer-updated", "synthesize"),
+                     ("timer-updated", "synthesize"), ("timer-cancelled", "synthesize")], [e.type for e in kitchen.received]  # fmt: skip
+    events = [e for e in kitchen.received if e.type.startswith("timer-")]
+    started = TimerStarted.from_event(events[0])
+    assert (started.total_seconds, started.start_minutes) == (600, 10)
+    paused, resumed = TimerUpdated.from_event(events[1]), TimerUpdated.from_event(events[2])
+    assert not paused.is_active and resumed.is_active and 590 <= resumed.total_seconds <= paused.total_seconds <= 600
+    cancelled = TimerCancelled.from_event(events[3])
+    assert started.id == paused.id == resumed.id == cancelled.id
+    replies = [Synthesize.from_event(e).text for e in kitchen.received if Synthesize.is_type(e.type)]
+    assert replies[0] == "Timer set for 10 minutes." and len(replies) == 4, replies
+    assert {e.type for e in office.received} <= {"run-satellite"}

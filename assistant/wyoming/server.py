@@ -29,7 +29,7 @@ import concurrent.futures
 import ipaddress
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from wyoming.asr import Transcribe, Transcript
@@ -57,7 +57,7 @@ from wyoming.tts import Synthesize
 
 from .. import __version__
 from ..config import Wyoming
-from ..core.events import MAX_SAY_CHARS, AskedCommand, InEvent, Reply, TimerFinished
+from ..core.events import MAX_SAY_CHARS, AskedCommand, InEvent, Reply, TimerChanged, TimerFinished
 from ..core.messages import Parse
 from ..devices import Registry
 from ..errors import AssistantError
@@ -217,7 +217,7 @@ class Connection(AsyncEventHandler):
 
 def _log_failure(future: concurrent.futures.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is not None:
-        log.warning("wyoming: a timer announcement failed: %s", future.exception())
+        log.warning("wyoming: telling a satellite of its timer failed: %s", future.exception())
 
 
 def _settle(future: asyncio.Future[Any], result: Any) -> None:
@@ -332,13 +332,30 @@ class WyomingService:
     def timer_finished(self, finished: TimerFinished, text: str) -> None:
         """A timer finished (``Daemon.announcers``, its main thread): when a satellite connected to from
         here set it, that satellite is told (``timer-finished``) and hears ``text``; else nothing."""
-        link = next((link for link in self.links if link.satellite.id == finished.source), None)
+        link = self._link(finished.source)
+        if link is not None:
+            self._on_loop(link.announce(finished, text))
+
+    def timer_changed(self, change: TimerChanged) -> None:
+        """A command started, changed or cancelled a timer (``Daemon.timer_watchers``, its main thread): when
+        a satellite connected to from here set it, that satellite is told; else nothing."""
+        link = self._link(change.source)
+        if link is not None:
+            self._on_loop(link.timer_changed(change))
+
+    def _link(self, source: str) -> SatelliteLink | None:
+        return next((link for link in self.links if link.satellite.id == source), None)
+
+    def _on_loop(self, work: Coroutine[Any, Any, None]) -> None:
+        """``work`` run on the server's loop, from another thread; a failure is logged."""
         loop = self.loop
-        if link is None or loop is None or loop.is_closed():
+        if loop is None or loop.is_closed():
+            work.close()
             return
         try:
-            future = asyncio.run_coroutine_threadsafe(link.announce(finished, text), loop)
+            future = asyncio.run_coroutine_threadsafe(work, loop)
         except RuntimeError:  # the server stopped meanwhile
+            work.close()
             return
         future.add_done_callback(_log_failure)
 
