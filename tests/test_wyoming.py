@@ -365,6 +365,57 @@ def test_a_silent_connection_does_not_hold_up_another(home):
         assert Handled.is_type(asyncio.run(both(service.port)).type)
 
 
+# -- discovery ----------------------------------------------------------------------------------------
+
+
+def test_zeroconf_is_on_where_others_can_connect():
+    from assistant.wyoming.discovery import wanted
+
+    assert not wanted(None, "127.0.0.1") and not wanted(None, "localhost") and not wanted(None, "::1")
+    assert wanted(None, "0.0.0.0") and wanted(None, "192.168.1.5")
+    assert wanted(True, "127.0.0.1") and not wanted(False, "0.0.0.0")
+
+
+def test_home_assistant_discovers_the_server_over_zeroconf(home):
+    """A zeroconf browser, as Home Assistant's, on loopback multicast: it finds ``<name>._wyoming._tcp``
+    with the server's address and port, ``describe`` there answers, and the service goes when the server
+    stops (no longer answered)."""
+    import os
+    import time
+
+    from zeroconf import IPVersion, ServiceStateChange
+    from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+
+    daemon, _ = home
+    name = f"assistant-test-{os.getpid()}-{free_port()}"
+    full = f"{name}._wyoming._tcp.local."
+    seen: list[tuple[str, ServiceStateChange]] = []
+
+    async def browse(until) -> AsyncServiceInfo | None:
+        zeroconf = AsyncZeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only)
+        browser = AsyncServiceBrowser(zeroconf.zeroconf, "_wyoming._tcp.local.",
+                                      handlers=[lambda zeroconf, service_type, name, state_change:
+                                                seen.append((name, state_change))])  # fmt: skip
+        try:
+            deadline = time.monotonic() + 15
+            while not until() and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            info = AsyncServiceInfo("_wyoming._tcp.local.", full)
+            return info if await info.async_request(zeroconf.zeroconf, 3000) else None
+        finally:
+            await browser.async_cancel()
+            await zeroconf.async_close()
+
+    with serving(daemon, zeroconf=True, zeroconf_name=name) as service:
+        assert service.advertised.wait(15)
+        info = asyncio.run(browse(lambda: (full, ServiceStateChange.Added) in seen))
+        assert info is not None and info.port == service.port
+        assert info.parsed_addresses() == ["127.0.0.1"]
+        described = Info.from_event(asyncio.run(exchange(info.port, Describe().event()))[0])
+        assert [p.name for p in described.handle] == ["assistant"]
+    assert asyncio.run(browse(lambda: True)) is None  # stopped: no longer answered
+
+
 # -- assistant run ----------------------------------------------------------------------------------
 
 

@@ -13,7 +13,8 @@ a task on it, so a slow peer only ever waits for itself. Commands are handed to 
 ``AskedCommand`` events and answered from its main thread through ``loop.call_soon_threadsafe``. Speech
 work (Whisper, Piper) runs on one worker thread ("wyoming-speech"), never on the loop.
 
-Satellites with a ``uri`` are connected to from here, as Home Assistant would (``satellite``).
+Satellites with a ``uri`` are connected to from here, as Home Assistant would (``satellite``). The server
+is advertised over zeroconf when ``wyoming.zeroconf`` says so (``discovery``).
 
 Security: Wyoming has no authentication. The server binds where ``wyoming.uri`` says (loopback in the
 example); a peer not in ``wyoming.allow`` (when set) and any connection past ``max_connections`` is
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import importlib.util
 import ipaddress
 import logging
 import threading
@@ -65,6 +67,7 @@ from ..paths import install_hint
 from ..voice.asr import Recognizer
 from ..voice.tts import Speaker
 from . import speech
+from .discovery import Advertisement, default_name, wanted
 from .intent import MAX_TEXT_CHARS, answer_events, asker
 from .satellite import EarsFactory, SatelliteLink, tcp_address
 
@@ -262,6 +265,25 @@ class WyomingService:
         if dialled and make_ears is None:
             raise WyomingError(f"satellites with a uri need speech recognition: {install_hint('voice')}")
         self.links = [SatelliteLink(s, self, make_ears) for s in dialled] if make_ears is not None else []
+        self.advertisement = self._advertisement(settings)
+        """The zeroconf advertisement when there is to be one (``discovery``)."""
+        self.advertised = threading.Event()
+        """Set once the advertisement is registered."""
+
+    def _advertisement(self, settings: Wyoming) -> Advertisement | None:
+        try:
+            if not wanted(settings.zeroconf, self.host):
+                return None
+            if importlib.util.find_spec("zeroconf") is None:
+                if settings.zeroconf:
+                    raise WyomingError(f"wyoming.zeroconf is on but zeroconf is missing: {install_hint('wyoming')}")
+                log.warning("wyoming: %s is reachable from the network but zeroconf is missing, so Home Assistant "
+                            "will not discover it (%s; or set wyoming.zeroconf: false)", settings.uri,
+                            install_hint("wyoming"))  # fmt: skip
+                return None
+            return Advertisement(settings.zeroconf_name or default_name(), self.host, self.port)
+        except OSError as exc:
+            raise WyomingError(f"wyoming.zeroconf: no address to advertise for {self.host}: {exc}") from None
 
     # -- the thread --------------------------------------------------------------------------------
 
@@ -304,12 +326,27 @@ class WyomingService:
             self._started.set()
         links = [asyncio.create_task(link.run(), name=f"satellite {link.satellite.id}") for link in self.links]
         try:
+            await self._advertise()
             await self._stopping.wait()
         finally:
             for task in links:
                 task.cancel()
             await asyncio.gather(*links, return_exceptions=True)
+            if self.advertisement is not None and self.advertised.is_set():
+                await self.advertisement.stop()
             await server.stop()
+
+    async def _advertise(self) -> None:
+        """Registers the zeroconf advertisement, if any; a failure is logged (Home Assistant can still be
+        given the address by hand) and the server goes on."""
+        if self.advertisement is None:
+            return
+        try:
+            await self.advertisement.start()
+        except Exception as exc:  # OSError, zeroconf's NonUniqueNameException, ...
+            log.warning("wyoming: not advertised over zeroconf: %s", exc)
+            return
+        self.advertised.set()
 
     # -- connections -------------------------------------------------------------------------------
 
