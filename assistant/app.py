@@ -95,7 +95,7 @@ def load_wyoming(config: Config, daemon: Daemon) -> WyomingService | None:
 
         speaker = Speaker(config.tts)
     return WyomingService(config.wyoming, daemon.submit, lambda: daemon.registry, recognizer, speaker,
-                          config.asr.language, config.tts.voice, make_ears)  # fmt: skip
+                          config.asr.language, config.tts.voice, make_ears, config.audio)  # fmt: skip
 
 
 def satellite_ears(config: Config, recognizer: Recognizer) -> Callable[[bool], Ears]:

@@ -189,7 +189,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if status == 0 and args.wyoming:
         from .tools.bench_wyoming import run_wyoming_bench
 
-        status = run_wyoming_bench(config, base, args.wyoming_runs)
+        status = run_wyoming_bench(config, base, args.wyoming_runs, args.wyoming_realtime)
     if status == 0 and args.satellites:
         from .tools.bench_satellites import run_satellites_bench
 
@@ -335,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also: speech to text over Wyoming beside wyoming-faster-whisper (same audio, same Whisper "
                         "model): latency p50/p95, WER, right commands")  # fmt: skip
     p.add_argument("--wyoming-runs", type=int, default=3, help="passes over the audio for --wyoming")
+    p.add_argument("--wyoming-realtime", action="store_true",
+                   help="--wyoming: stream the audio at real-time pace, then 0.7 s of silence, as Home Assistant "
+                        "streams a microphone (recognition may start before audio-stop)")  # fmt: skip
     p.add_argument("--satellites", type=int, default=0, metavar="N",
                    help="also: N simulated satellites (1-8, one per room) speaking at once to the service over "
                         "Wyoming: end of speech to device message p50/p95, the service's CPU and peak memory")  # fmt: skip

@@ -58,7 +58,7 @@ def speaker():
 @contextmanager
 def serving(daemon, **settings: object) -> Iterator[WyomingService]:
     """The Wyoming server over ``daemon`` on a free loopback port."""
-    speech = {k: settings.pop(k) for k in ("recognizer", "speaker") if k in settings}
+    speech = {k: settings.pop(k) for k in ("recognizer", "speaker", "audio") if k in settings}
     wyoming = Wyoming(uri=f"tcp://127.0.0.1:{free_port()}", **settings)
     service = WyomingService(wyoming, daemon.submit, lambda: daemon.registry, voice="en_US-joe-medium", **speech)
     service.start()
@@ -249,6 +249,40 @@ def test_speech_to_text_on_a_shared_recording(home, recognizer):
         answer = asyncio.run(exchange(service.port, *events))[0]
     assert Transcript.is_type(answer.type), answer
     assert "living room lamp" in Transcript.from_event(answer).text.lower()
+
+
+def test_recognition_starts_at_a_pause_before_audio_stop(home, recognizer, config):
+    """Home Assistant's audio (16 kHz mono 16-bit) is recognised once speech pauses, before ``audio-stop``;
+    that transcript is given when no speech came after the pause, and the whole audio is recognised when
+    some did."""
+    from assistant.voice.audio import read_wav
+    from assistant.wyoming.speech import transcribe
+
+    daemon, _ = home
+    lamp = read_wav(LAMP)
+    time_asked = read_wav(SHARED / "data" / "speech" / "commands" / "what_time_is_it.wav")
+    pause, tail = np.zeros(8000, np.int16), np.zeros(16000, np.int16)
+
+    def stream(samples: np.ndarray) -> list[Event]:
+        audio = samples.astype("<i2").tobytes()
+        events = [Transcribe(language="en").event(), AudioStart(rate=16000, width=2, channels=1).event()]
+        events += [AudioChunk(rate=16000, width=2, channels=1, audio=audio[i : i + 2048]).event()
+                   for i in range(0, len(audio), 2048)]  # fmt: skip
+        return [*events, AudioStop().event()]
+
+    with serving(daemon, recognizer=recognizer, audio=config.audio) as service:
+        one = Transcript.from_event(asyncio.run(exchange(service.port, *stream(np.concatenate([lamp, tail]))))[0])
+        assert "living room lamp" in one.text.lower(), one
+        assert (service.guesses_kept, service.guesses_dropped) == (1, 0)
+        # speech, a pause, more speech: the guess at the first pause is not the answer
+        both = np.concatenate([lamp, pause, time_asked, tail])
+        two = Transcript.from_event(asyncio.run(exchange(service.port, *stream(both)))[0])
+        assert "living room lamp" in two.text.lower() and "time" in two.text.lower(), two
+        assert (service.guesses_kept, service.guesses_dropped) == (2, 1)
+        # no pause before audio-stop: recognised then
+        cut = Transcript.from_event(asyncio.run(exchange(service.port, *stream(lamp[: len(lamp) // 2])))[0])
+        assert (service.guesses_kept, service.guesses_dropped) == (2, 1)
+    assert cut.text == transcribe(recognizer, lamp[: len(lamp) // 2])
 
 
 def test_audio_past_the_cap_is_refused(home, recognizer):

@@ -34,6 +34,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import numpy as np
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
@@ -58,13 +59,14 @@ from wyoming.server import AsyncEventHandler, AsyncTcpServer
 from wyoming.tts import Synthesize
 
 from .. import __version__
-from ..config import Wyoming
+from ..config import Audio, Wyoming
 from ..core.events import MAX_SAY_CHARS, AskedCommand, InEvent, Reply, TimerChanged, TimerFinished
 from ..core.messages import Parse
 from ..devices import Registry
-from ..errors import AssistantError
+from ..errors import AssistantError, ModelError
 from ..paths import install_hint
 from ..voice.asr import Recognizer
+from ..voice.audio import RATE_HZ
 from ..voice.tts import Speaker
 from . import speech
 from .discovery import Advertisement, default_name, wanted
@@ -136,6 +138,9 @@ class Connection(AsyncEventHandler):
         self.peer = peer
         self.transcribe: Transcribe | None = None
         self.audio: speech.AudioBuffer | None = None
+        self.pauses: speech.Pauses | None = None
+        self.guess: asyncio.Future[str] | None = None
+        """Recognition of the audio up to a pause, started before ``audio-stop`` (``speech.Pauses``)."""
 
     async def run(self) -> None:
         """As the library's loop, with the idle timeout, and the connection counted until it ends."""
@@ -184,6 +189,12 @@ class Connection(AsyncEventHandler):
         except ValueError as exc:
             await self.write_event(Error(str(exc), "audio-format").event())
             return False
+        settings, self.guess, self.pauses = self.service.audio, None, None
+        if settings is not None and settings.speculate_ms > 0 and (start.rate, start.width, start.channels) == (RATE_HZ, 2, 1):
+            try:
+                self.pauses = await self.service.in_worker(lambda: speech.Pauses(settings))
+            except ModelError as exc:  # no Silero VAD (faster-whisper missing): recognised at audio-stop
+                log.debug("wyoming: no recognition before audio-stop: %s", exc)
         return True
 
     async def _audio_chunk(self, chunk: AudioChunk) -> bool:
@@ -196,13 +207,27 @@ class Connection(AsyncEventHandler):
             await self.write_event(Error(f"more than {self.service.settings.max_audio_s:g} s of audio",
                                          "audio-too-long").event())  # fmt: skip
             return False
+        pauses, recognizer = self.pauses, self.service.recognizer
+        if pauses is not None and recognizer is not None:
+            samples = np.frombuffer(chunk.audio[: len(chunk.audio) // 2 * 2], "<i2")
+            if await self.service.in_worker(lambda: pauses.feed(samples)):
+                so_far = self.audio.samples()
+                self.service.guesses_dropped += self.guess is not None  # speech went on after the last pause
+                self.guess = asyncio.ensure_future(self.service.in_worker(lambda: speech.transcribe(recognizer, so_far)))
         return True
 
     async def _audio_stop(self) -> None:
         audio, self.audio = self.audio, None
+        guess, self.guess = self.guess, None
+        pauses, self.pauses = self.pauses, None
         if audio is None or self.service.recognizer is None:
             return
-        text = await self.service.in_worker(lambda: speech.transcribe(self.service.recognizer, audio.samples()))  # type: ignore[arg-type]
+        if guess is not None and pauses is not None and not pauses.spoke_after_pause:
+            text = await guess  # recognised at the pause, while the end of speech was still being waited for
+            self.service.guesses_kept += 1
+        else:
+            self.service.guesses_dropped += guess is not None
+            text = await self.service.in_worker(lambda: speech.transcribe(self.service.recognizer, audio.samples()))  # type: ignore[arg-type]
         language = self.transcribe.language if self.transcribe else None
         self.transcribe = None
         log.info("wyoming: %s: heard %r", self.peer, text)
@@ -236,9 +261,11 @@ class WyomingService:
 
     def __init__(self, settings: Wyoming, submit: Callable[[InEvent], None], registry: Callable[[], Registry],
                  recognizer: Recognizer | None = None, speaker: Speaker | None = None, language: str = "en",
-                 voice: str | None = None, make_ears: EarsFactory | None = None) -> None:  # fmt: skip
+                 voice: str | None = None, make_ears: EarsFactory | None = None,
+                 audio: Audio | None = None) -> None:  # fmt: skip
         """``make_ears``: fresh Ears for a satellite's pipeline run (``satellite.EarsFactory``); needed when
-        a satellite has a ``uri``."""
+        a satellite has a ``uri``. ``audio``: the VAD settings under which recognition of Home Assistant's
+        audio starts at a pause, before ``audio-stop`` (``speech.Pauses``); None: only at ``audio-stop``."""
         if settings.uri is None:
             raise WyomingError("wyoming.uri is not set")
         address = tcp_address(settings.uri)
@@ -250,6 +277,11 @@ class WyomingService:
         self.registry = registry
         self.recognizer = recognizer
         self.speaker = speaker
+        self.audio = audio
+        self.guesses_kept = 0
+        """Transcripts recognised at a pause and given at ``audio-stop``."""
+        self.guesses_dropped = 0
+        """Recognitions started at a pause that speech went on after (the whole audio recognised instead)."""
         self.language = language
         self.info = describe(settings, language, recognizer, voice if speaker is not None else None)
         self.allow = {ipaddress.ip_address(a) for a in settings.allow}
