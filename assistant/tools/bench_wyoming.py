@@ -212,6 +212,7 @@ def run_wyoming_bench(config: Config, base: Path, runs: int, realtime: bool = Fa
                 warm = groups["shared recordings"][0].samples
                 for port in services.values():  # one warm-up each (the peer loads its model on first use)
                     asyncio.run(transcribe(port, warm))
+                warm_guesses = (ours.guesses_kept, ours.guesses_dropped)
                 tallies = {(g, s): Tally() for g in groups for s in services}
                 for _ in range(runs):
                     for group, items in groups.items():
@@ -253,9 +254,10 @@ def run_wyoming_bench(config: Config, base: Path, runs: int, realtime: bool = Fa
         label = f"{group} ({len(groups[group])}, {seconds[group]:.1f} s)" if service == "assistant" else ""
         print(f"{label:<32}{service:<24}{p50:>8.0f}{p95:>8.0f}{worst:>8.0f}"
               f"{tally.edits / max(1, tally.words):>7.3f}{right:>11}")  # fmt: skip
-    print(f"ours: recognised at a pause before audio-stop and kept {ours.guesses_kept} times, started again at "
-          f"audio-stop after more speech {ours.guesses_dropped} times (of {sum(len(i) for i in groups.values()) * runs} "
-          f"clips; 16 kHz mono audio.speculate_ms {config.audio.speculate_ms:g})")  # fmt: skip
+    kept, dropped = ours.guesses_kept - warm_guesses[0], ours.guesses_dropped - warm_guesses[1]
+    print(f"ours, {sum(len(i) for i in groups.values()) * runs} clips: the transcript recognised at a pause before "
+          f"audio-stop was given {kept} times; {dropped} recognitions begun at a pause were dropped because speech "
+          f"went on (audio.speculate_ms {config.audio.speculate_ms:g}; 0 turns it off)")  # fmt: skip
     print(f"peak memory: wyoming-faster-whisper {peer_mb:.0f} MB; this process (our two servers, the language "
           f"model, Piper) {rss_mb():.0f} MB")  # fmt: skip
     said = {clip.name: clip.said for items in groups.values() for clip in items}

@@ -3,7 +3,8 @@
 One server offers every program: ``describe`` -> ``info``; ``transcript`` (or ``recognize``) -> the
 service's answer (``handled``/``not-handled``, or ``intent``/``not-recognized`` in intent mode, and
 ``intents-start``, an ``intent`` per command, ``intents-stop`` for several commands in one sentence);
-``transcribe`` + ``audio-start/chunk/stop`` -> ``transcript`` (when a recogniser is loaded);
+``transcribe`` + ``audio-start/chunk/stop`` -> ``transcript`` (when a recogniser is loaded; started at
+a pause in the speech, before ``audio-stop``, when ``audio`` settings are given: ``speech.Pauses``);
 ``synthesize`` -> ``audio-start/chunk/stop`` (when a voice is loaded); ``ping`` -> ``pong``. It is the
 ``wyoming`` library's own ``AsyncTcpServer`` and ``AsyncEventHandler``; this module only decides what
 each event means.
