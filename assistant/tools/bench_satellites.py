@@ -32,7 +32,7 @@ from typing import Any
 
 from ..config import Config
 from ..errors import AssistantError
-from .bench import Measured, _bench_config, _own_mosquitto, _prefix, _row, _spawn_service, proc_mb
+from .bench import Measured, bench_config, config_prefix, latency_row, own_mosquitto, proc_mb, spawn_service
 
 AREAS = ("Living Room", "Kitchen", "Dining Room", "Bedroom", "Office", "Kids Room", "Hallway", "Guest Bedroom")
 """Rooms the satellites are put in, in order (each one's lights are zigbee2mqtt lights in the example config)."""
@@ -233,13 +233,13 @@ def run_satellites_bench(config_path: Path, config: Config, model: Path, count: 
     if missing:
         raise AssistantError(f"bench --satellites: no zigbee2mqtt light in {sorted(missing)} in {config_path}")
     spoken = spoken_commands(config)
-    port, broker = _own_mosquitto("bench --satellites")
+    port, broker = own_mosquitto("bench --satellites")
     workdir = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     satellites = [SimulatedSatellite(f"sat-{i + 1}", area, free_port()) for i, area in enumerate(AREAS[:count])]
     wyoming = {"uri": f"tcp://127.0.0.1:{free_port()}", "max_connections": count + 2,
                "satellites": [{"id": s.id, "area": s.area, "uri": f"tcp://127.0.0.1:{s.port}"} for s in satellites]}  # fmt: skip
-    data = _bench_config(config_path, model, port, workdir, wyoming=wyoming, audio={"input": None})
-    devices = Devices(port, lights, f"{_prefix(data)}/status")
+    data = bench_config(config_path, model, port, workdir, wyoming=wyoming, audio={"input": None})
+    devices = Devices(port, lights, f"{config_prefix(data)}/status")
     log_path = workdir / "service.log"
 
     async def bench(pid: int) -> tuple[list[Round], list[Round], float]:
@@ -265,7 +265,7 @@ def run_satellites_bench(config_path: Path, config: Config, model: Path, count: 
         return alone, together, ready_s
 
     with log_path.open("wb") as log_file:
-        service = _spawn_service(workdir / "config.yaml", stderr=log_file)
+        service = spawn_service(workdir / "config.yaml", stderr=log_file)
         try:
             alone, together, ready_s = asyncio.run(bench(service.pid))
             peak_mb, resident_mb = proc_mb(service.pid), proc_mb(service.pid, "VmRSS")
@@ -288,9 +288,9 @@ def run_satellites_bench(config_path: Path, config: Config, model: Path, count: 
     print(f"brain start to every satellite connected: {ready_s:.1f} s")
     print(f"{'end of speech -> device, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
     if single:
-        print(_row("one satellite alone", single))
+        print(latency_row("one satellite alone", single))
     if shared:
-        print(_row(f"{count} at once", shared))
+        print(latency_row(f"{count} at once", shared))
     commands_per_round = count
     cpu_round = statistics.median(r.cpu_s for r in together)
     busy = sum(r.cpu_s for r in together) / sum(r.wall_s for r in together)
