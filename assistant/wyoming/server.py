@@ -32,6 +32,7 @@ import importlib.util
 import ipaddress
 import logging
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -142,6 +143,8 @@ class Connection(AsyncEventHandler):
         self.pauses: speech.Pauses | None = None
         self.guess: asyncio.Future[str] | None = None
         """Recognition of the audio up to a pause, started before ``audio-stop`` (``speech.Pauses``)."""
+        self.audio_started = 0.0
+        """``time.monotonic()`` at ``audio-start``: audio coming faster than spoken is not watched for pauses."""
 
     async def run(self) -> None:
         """As the library's loop, with the idle timeout, and the connection counted until it ends."""
@@ -190,7 +193,7 @@ class Connection(AsyncEventHandler):
         except ValueError as exc:
             await self.write_event(Error(str(exc), "audio-format").event())
             return False
-        settings, self.guess, self.pauses = self.service.audio, None, None
+        settings, self.guess, self.pauses, self.audio_started = self.service.audio, None, None, time.monotonic()
         if settings is not None and settings.speculate_ms > 0 and (start.rate, start.width, start.channels) == (RATE_HZ, 2, 1):
             try:
                 self.pauses = await self.service.in_worker(lambda: speech.Pauses(settings))
@@ -209,6 +212,8 @@ class Connection(AsyncEventHandler):
                                          "audio-too-long").event())  # fmt: skip
             return False
         pauses, recognizer = self.pauses, self.service.recognizer
+        if pauses is not None and self.audio.seconds - (time.monotonic() - self.audio_started) > speech.AHEAD_S:
+            self.pauses = pauses = self.guess = None  # faster than spoken: recognised as a whole at audio-stop
         if pauses is not None and recognizer is not None:
             samples = np.frombuffer(chunk.audio[: len(chunk.audio) // 2 * 2], "<i2")
             if await self.service.in_worker(lambda: pauses.feed(samples)):

@@ -9,7 +9,9 @@ and sends ``audio-stop`` once its own VAD has heard the speech end (by default a
 Recognition need not wait for that: as on the local microphone (``audio.speculate_ms``), it starts on the
 audio so far once speech has paused for ``speculate_ms``, and that transcript is the answer at
 ``audio-stop`` when no speech came after the pause; else the whole audio is recognised then. Only for
-16 kHz mono 16-bit audio (what Home Assistant sends), where no resampling is needed per chunk.
+16 kHz mono 16-bit audio (what Home Assistant sends), where no resampling is needed per chunk, and only
+while the audio comes at about the pace it is spoken: audio sent faster (a recording) is all there by
+the time a pause is found, so it is recognised at ``audio-stop`` as a whole (``AHEAD_S``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ CHUNK_MS = 100
 """Synthesized audio is sent in chunks this long."""
 
 
+AHEAD_S = 0.5
+"""Audio this far ahead of the time since ``audio-start`` comes faster than spoken: no recognition at pauses."""
+
+
 class AudioTooLong(Exception):
     """More audio than ``wyoming.max_audio_s`` for one transcription."""
 
@@ -54,6 +60,11 @@ class AudioBuffer:
         if self.size > self.max_bytes:
             raise AudioTooLong(f"more than {self.max_bytes} bytes of audio")
         self.parts.append(audio)
+
+    @property
+    def seconds(self) -> float:
+        """Audio held, in seconds."""
+        return self.size / (self.rate_hz * self.width * self.channels)
 
     def samples(self) -> np.ndarray:
         """16 kHz mono int16 (resampled with soxr, channels mixed down)."""
