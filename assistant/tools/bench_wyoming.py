@@ -62,6 +62,8 @@ class Tally:
     right: int = 0
     asked: int = 0
     heard: dict[str, str] = field(default_factory=dict)
+    wrong: dict[str, str] = field(default_factory=dict)
+    """Transcripts that did not give the right command: what they gave."""
 
 
 def clips() -> dict[str, list[Clip]]:
@@ -227,8 +229,10 @@ def run_wyoming_bench(config: Config, base: Path, runs: int, realtime: bool = Fa
                                 if clip.command is not None:
                                     parse = understander.parse(text, daemon.registry, Context())
                                     tally.asked += 1
-                                    tally.right += (parse.intent, sorted(parse.targets)) == (
-                                        clip.command[0], sorted(clip.command[1]))  # fmt: skip
+                                    good = (parse.intent, sorted(parse.targets)) == (clip.command[0], sorted(clip.command[1]))
+                                    tally.right += good
+                                    if not good:
+                                        tally.wrong[text] = f"{parse.intent} {sorted(parse.targets)}"
                 peer_mb = proc_mb(peer.pid)
             finally:
                 ours.stop()
@@ -265,4 +269,6 @@ def run_wyoming_bench(config: Config, base: Path, runs: int, realtime: bool = Fa
         for name, text in tally.heard.items():
             if group != "librivox (read)" and word_errors(said[name], text)[0]:
                 print(f"  {service} misheard {said[name]!r} as {text!r}")
+        for text, gave in tally.wrong.items():
+            print(f"  {service}: {text!r} gave {gave}, not the command said")
     return 0
