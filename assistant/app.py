@@ -95,7 +95,7 @@ def load_wyoming(config: Config, daemon: Daemon) -> WyomingService | None:
 
         speaker = Speaker(config.tts)
     return WyomingService(config.wyoming, daemon.submit, lambda: daemon.registry, recognizer, speaker,
-                          config.asr.language, config.tts.voice, make_ears)  # fmt: skip
+                          config.asr.language, config.tts.voice, make_ears, config.audio)  # fmt: skip
 
 
 def satellite_ears(config: Config, recognizer: Recognizer) -> Callable[[bool], Ears]:
@@ -118,6 +118,7 @@ def run_service(config_path: Path, config: Config, base: Path, reload_asked: thr
         voice.start(daemon.submit)
     if wyoming is not None:
         daemon.announcers.append(wyoming.timer_finished)
+        daemon.timer_watchers.append(wyoming.timer_changed)
         wyoming.start()
     try:
         return daemon.run()

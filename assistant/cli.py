@@ -189,7 +189,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if status == 0 and args.wyoming:
         from .tools.bench_wyoming import run_wyoming_bench
 
-        status = run_wyoming_bench(config, base, args.wyoming_runs)
+        status = run_wyoming_bench(config, base, args.wyoming_runs, args.wyoming_realtime)
+    if status == 0 and args.satellites:
+        from .tools.bench_satellites import run_satellites_bench
+
+        status = run_satellites_bench(path, config, model_path(config, base), args.satellites, args.satellite_rounds,
+                                      measured)  # fmt: skip
     if status == 0 and args.ready:
         from .tools.bench import run_service_ready_bench
 
@@ -330,12 +335,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also: speech to text over Wyoming beside wyoming-faster-whisper (same audio, same Whisper "
                         "model): latency p50/p95, WER, right commands")  # fmt: skip
     p.add_argument("--wyoming-runs", type=int, default=3, help="passes over the audio for --wyoming")
+    p.add_argument("--wyoming-realtime", action="store_true",
+                   help="--wyoming: stream the audio at real-time pace, then 0.7 s of silence, as Home Assistant "
+                        "streams a microphone (recognition may start before audio-stop)")  # fmt: skip
+    p.add_argument("--satellites", type=int, default=0, metavar="N",
+                   help="also: N simulated satellites (1-8, one per room) speaking at once to the service over "
+                        "Wyoming: end of speech to device message p50/p95, the service's CPU and peak memory")  # fmt: skip
+    p.add_argument("--satellite-rounds", type=int, default=5, metavar="N",
+                   help="--satellites: rounds of all at once, and of one alone (default: %(default)s)")
     p.add_argument("--vosk", nargs="+", metavar="WAV", help="also: vosk streaming, endpoint to final transcript")
     p.add_argument("--vosk-model", default="vosk-model-small-ko-0.22", metavar="ID",
                    help="--vosk: a model id or folder (default: %(default)s)")
     p.add_argument("--report", metavar="FILE",
                    help="also write an HTML report: every latency table printed (parse, --mqtt, --voice, "
-                        "--vosk, --ready) with its histograms; not for --faults "
+                        "--vosk, --ready, --satellites) with its histograms; not for --faults "
                         "(needs the [report] extra)")  # fmt: skip
     p.set_defaults(func=cmd_bench, log_level=logging.WARNING)
 

@@ -373,6 +373,11 @@ class Wyoming(_Model):
                                                               "refused (speech to text).")  # fmt: skip
     answer_timeout_s: float = Field(10.0, gt=0, le=120, description="A command not answered by then is `not-handled`.")
     idle_timeout_s: float = Field(300.0, gt=0, le=86_400, description="A connection silent this long is closed.")
+    zeroconf: bool | None = Field(None, description="Advertise the server over zeroconf (mDNS, `_wyoming._tcp`) so "
+                                                    "Home Assistant discovers it; unset: when `uri` is not loopback.")  # fmt: skip
+    zeroconf_name: str | None = Field(None, pattern=r"^[^.]{1,63}$",
+                                      description="The advertised name, Home Assistant's id for it: keep it the same "
+                                                  "across restarts; unset: assistant-<hostname>.")  # fmt: skip
 
     @field_validator("allow")
     @classmethod

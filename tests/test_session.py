@@ -115,6 +115,26 @@ def test_timers_answer_with_the_truth_and_finish_for_their_source(session, regis
     assert session.handle("cancel the timer", registry, source="A").reply == "There's no timer running."
 
 
+def test_a_turn_lists_what_it_did_to_its_sources_timers(session, registry, clock):
+    """``Turn.timers``: started, paused and resumed (updated), lengthened, cancelled; for the source whose
+    timer it is; nothing for a question or for a command on another source's timers."""
+
+    def changes(text: str, source: str = "A") -> list[tuple]:
+        turn = session.handle(text, registry, source=source)
+        return [(c.change, c.timer_id, c.duration_s, round(c.remaining_s), c.active, c.source) for c in turn.timers]
+
+    assert changes("set a timer for 10 minutes") == [("started", 1, 600.0, 600, True, "A")]
+    clock.now += 60
+    assert changes("how much time is left on my timer") == []
+    assert changes("pause the timer", source="B") == []  # B has no timer
+    assert changes("pause the timer") == [("updated", 1, 600.0, 540, False, "A")]
+    clock.now += 100  # paused: nothing runs down
+    assert changes("resume the timer") == [("updated", 1, 600.0, 540, True, "A")]
+    assert changes("add five minutes to the timer") == [("updated", 1, 900.0, 840, True, "A")]
+    assert changes("cancel the timer") == [("cancelled", 1, 900.0, 840, True, "A")]
+    assert changes("cancel the timer") == []
+
+
 def test_parse_and_session_agree_on_a_first_command(session, understander, registry):
     for text in ["turn on the living room lamp", "dim the kitchen lights to 30 percent", "what time is it"]:
         parse = understander.parse(text, registry, Context())

@@ -58,7 +58,7 @@ def speaker():
 @contextmanager
 def serving(daemon, **settings: object) -> Iterator[WyomingService]:
     """The Wyoming server over ``daemon`` on a free loopback port."""
-    speech = {k: settings.pop(k) for k in ("recognizer", "speaker") if k in settings}
+    speech = {k: settings.pop(k) for k in ("recognizer", "speaker", "audio") if k in settings}
     wyoming = Wyoming(uri=f"tcp://127.0.0.1:{free_port()}", **settings)
     service = WyomingService(wyoming, daemon.submit, lambda: daemon.registry, voice="en_US-joe-medium", **speech)
     service.start()
@@ -182,6 +182,52 @@ def test_intent_mode_answers_home_assistant_intents_and_acts_on_nothing(home):
     assert {t for t, _, _ in observer.since(mark) if not t.startswith(PREFIX)} == set()
 
 
+def test_several_commands_in_one_sentence_use_the_multi_intent_wrapper(home):
+    """Intent mode: one ``intent`` per command between ``intents-start`` and ``intents-stop`` (wyoming
+    1.10), each with its own Home Assistant slots; a sentence with a part not understood is not
+    recognised as a whole. Nothing is sent to a device."""
+    daemon, observer = home
+    two = "turn off the hallway light and start a 5 minute timer"
+    half = "turn on the hallway light and tell me the meaning of life"
+    with serving(daemon, mode="intent") as service:
+        mark = observer.mark()
+        events = asyncio.run(exchange(service.port, Transcript(two).event(), answers=4))
+        refused = ask(service.port, half)
+    assert [e.type for e in events] == ["intents-start", "intent", "intent", "intents-stop"]
+    off, timer = (Intent.from_event(e) for e in events[1:3])
+    assert off.name == "HassTurnOff" and {e.name: e.value for e in off.entities} == {"name": "Hallway Light"}
+    assert off.text == "Turned off the Hallway Light."
+    assert timer.name == "HassStartTimer" and {e.name: e.value for e in timer.entities} == {"minutes": 5}
+    assert NotRecognized.is_type(refused.type), refused
+    assert "did nothing" in (NotRecognized.from_event(refused).text or "")
+    assert {t for t, _, _ in observer.since(mark) if not t.startswith(PREFIX)} == set()
+
+
+def test_several_commands_in_one_sentence_are_handled_with_one_reply(home):
+    """Handle mode: both carried out, one ``handled`` with the one reply (``handled`` carries one text),
+    and nothing else on the connection."""
+    daemon, observer = home
+
+    async def one_answer(port: int) -> tuple[Event, Event | None]:
+        async with AsyncTcpClient("127.0.0.1", port) as client:
+            await client.write_event(Transcript("turn on the hallway light and the garden lights").event())
+            answer = await asyncio.wait_for(client.read_event(), 60)
+            assert answer is not None
+            try:
+                more = await asyncio.wait_for(client.read_event(), 1.0)
+            except TimeoutError:
+                more = None
+            return answer, more
+
+    with serving(daemon) as service:
+        mark = observer.mark()
+        answer, more = asyncio.run(one_answer(service.port))
+    assert Handled.from_event(answer).text == "Turned on the Hallway Light. Turned on the Garden Lights.", answer
+    assert more is None, more
+    for topic in ("zigbee2mqtt/hallway_light/set", "zigbee2mqtt/garden_lights/set"):
+        assert json.loads(observer.wait_for(topic, start=mark)) == {"state": "ON"}
+
+
 # -- speech -----------------------------------------------------------------------------------------
 
 
@@ -203,6 +249,53 @@ def test_speech_to_text_on_a_shared_recording(home, recognizer):
         answer = asyncio.run(exchange(service.port, *events))[0]
     assert Transcript.is_type(answer.type), answer
     assert "living room lamp" in Transcript.from_event(answer).text.lower()
+
+
+def test_recognition_starts_at_a_pause_before_audio_stop(home, recognizer, config):
+    """Home Assistant's audio (16 kHz mono 16-bit, streamed as it is spoken) is recognised once speech
+    pauses, before ``audio-stop``; that transcript is given when no speech came after the pause, and the
+    whole audio is recognised when some did, or when the audio came faster than spoken."""
+    import time
+
+    from assistant.voice.audio import read_wav
+    from assistant.wyoming.speech import transcribe
+
+    daemon, _ = home
+    lamp = read_wav(LAMP)
+    time_asked = read_wav(SHARED / "data" / "speech" / "commands" / "what_time_is_it.wav")
+    pause, tail = np.zeros(8000, np.int16), np.zeros(16000, np.int16)
+
+    async def stream(port: int, samples: np.ndarray, paced: bool = True) -> str:
+        audio = samples.astype("<i2").tobytes()
+        async with AsyncTcpClient("127.0.0.1", port) as client:
+            await client.write_event(Transcribe(language="en").event())
+            await client.write_event(AudioStart(rate=16000, width=2, channels=1).event())
+            t0 = time.monotonic()
+            for i in range(0, len(audio), 2048):
+                if paced and (wait := t0 + (i + 2048) / 32000 - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)  # as a microphone delivers it
+                await client.write_event(AudioChunk(rate=16000, width=2, channels=1, audio=audio[i : i + 2048]).event())
+            await client.write_event(AudioStop().event())
+            event = await asyncio.wait_for(client.read_event(), 60)
+            assert event is not None and Transcript.is_type(event.type), event
+            return Transcript.from_event(event).text
+
+    with serving(daemon, recognizer=recognizer, audio=config.audio) as service:
+        one = asyncio.run(stream(service.port, np.concatenate([lamp, tail])))
+        assert "living room lamp" in one.lower(), one
+        assert (service.guesses_kept, service.guesses_dropped) == (1, 0)
+        # speech, a pause, more speech: the guess at the first pause is not the answer
+        two = asyncio.run(stream(service.port, np.concatenate([lamp, pause, time_asked, tail])))
+        assert "living room lamp" in two.lower() and "time" in two.lower(), two
+        assert (service.guesses_kept, service.guesses_dropped) == (2, 1)
+        # no pause before audio-stop: recognised then
+        cut = asyncio.run(stream(service.port, lamp[: len(lamp) // 2]))
+        assert (service.guesses_kept, service.guesses_dropped) == (2, 1)
+        # a recording sent at once: recognised as a whole at audio-stop
+        fast = asyncio.run(stream(service.port, np.concatenate([lamp, tail]), paced=False))
+        assert (service.guesses_kept, service.guesses_dropped) == (2, 1)
+    assert cut == transcribe(recognizer, lamp[: len(lamp) // 2])
+    assert fast == transcribe(recognizer, np.concatenate([lamp, tail]))
 
 
 def test_audio_past_the_cap_is_refused(home, recognizer):
@@ -319,6 +412,57 @@ def test_a_silent_connection_does_not_hold_up_another(home):
         assert Handled.is_type(asyncio.run(both(service.port)).type)
 
 
+# -- discovery ----------------------------------------------------------------------------------------
+
+
+def test_zeroconf_is_on_where_others_can_connect():
+    from assistant.wyoming.discovery import wanted
+
+    assert not wanted(None, "127.0.0.1") and not wanted(None, "localhost") and not wanted(None, "::1")
+    assert wanted(None, "0.0.0.0") and wanted(None, "192.168.1.5")
+    assert wanted(True, "127.0.0.1") and not wanted(False, "0.0.0.0")
+
+
+def test_home_assistant_discovers_the_server_over_zeroconf(home):
+    """A zeroconf browser, as Home Assistant's, on loopback multicast: it finds ``<name>._wyoming._tcp``
+    with the server's address and port, ``describe`` there answers, and the service goes when the server
+    stops (no longer answered)."""
+    import os
+    import time
+
+    from zeroconf import IPVersion, ServiceStateChange
+    from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+
+    daemon, _ = home
+    name = f"assistant-test-{os.getpid()}-{free_port()}"
+    full = f"{name}._wyoming._tcp.local."
+    seen: list[tuple[str, ServiceStateChange]] = []
+
+    async def browse(until) -> AsyncServiceInfo | None:
+        zeroconf = AsyncZeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only)
+        browser = AsyncServiceBrowser(zeroconf.zeroconf, "_wyoming._tcp.local.",
+                                      handlers=[lambda zeroconf, service_type, name, state_change:
+                                                seen.append((name, state_change))])  # fmt: skip
+        try:
+            deadline = time.monotonic() + 15
+            while not until() and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            info = AsyncServiceInfo("_wyoming._tcp.local.", full)
+            return info if await info.async_request(zeroconf.zeroconf, 3000) else None
+        finally:
+            await browser.async_cancel()
+            await zeroconf.async_close()
+
+    with serving(daemon, zeroconf=True, zeroconf_name=name) as service:
+        assert service.advertised.wait(15)
+        info = asyncio.run(browse(lambda: (full, ServiceStateChange.Added) in seen))
+        assert info is not None and info.port == service.port
+        assert info.parsed_addresses() == ["127.0.0.1"]
+        described = Info.from_event(asyncio.run(exchange(info.port, Describe().event()))[0])
+        assert [p.name for p in described.handle] == ["assistant"]
+    assert asyncio.run(browse(lambda: True)) is None  # stopped: no longer answered
+
+
 # -- assistant run ----------------------------------------------------------------------------------
 
 
@@ -362,15 +506,16 @@ def test_assistant_run_starts_the_wyoming_server(tmp_path, broker_port):
 
 class FakeSatellite:
     """A satellite as wyoming-satellite behaves (a Wyoming server, streaming after ``run-satellite``),
-    built on the library's own server classes: it streams ``samples`` once (16 kHz mono), or only their
-    first ``drop_after`` part and then hangs up; it keeps what the brain sends back."""
+    built on the library's own server classes: it streams ``samples`` once (16 kHz mono; a list: one
+    utterance after another, each once the reply to the one before has been played), or only their first
+    ``drop_after`` part and then hangs up; it keeps what the brain sends back."""
 
-    def __init__(self, samples: np.ndarray, drop_after: float | None = None) -> None:
+    def __init__(self, samples: np.ndarray | list[np.ndarray], drop_after: float | None = None) -> None:
         from wyoming.server import AsyncTcpServer
 
         self.port = free_port()
         self.server = AsyncTcpServer("127.0.0.1", self.port)
-        self.samples = samples
+        self.utterances = list(samples) if isinstance(samples, list) else [samples]
         self.drop_after = drop_after
         self.received: list[Event] = []
         self.streamed = False
@@ -382,44 +527,53 @@ class FakeSatellite:
         satellite = self
 
         class Handler(AsyncEventHandler):
-            async def handle_event(self, event: Event) -> bool:
+            async def stream(self, samples: np.ndarray) -> None:
                 from wyoming.pipeline import PipelineStage, RunPipeline
+
+                await self.write_event(RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS).event())
+                for i in range(0, len(samples), 1024):
+                    await self.write_event(AudioChunk(rate=16000, width=2, channels=1,
+                                                      audio=samples[i : i + 1024].tobytes()).event())  # fmt: skip
+
+            async def handle_event(self, event: Event) -> bool:
                 from wyoming.satellite import RunSatellite
 
                 if RunSatellite.is_type(event.type) and not satellite.streamed:
                     satellite.streamed = True
-                    await self.write_event(RunPipeline(start_stage=PipelineStage.ASR,
-                                                       end_stage=PipelineStage.TTS).event())  # fmt: skip
-                    samples = satellite.samples
+                    samples = satellite.utterances.pop(0)
                     if satellite.drop_after is not None:
-                        samples = samples[: int(len(samples) * satellite.drop_after)]
-                    for i in range(0, len(samples), 1024):
-                        await self.write_event(AudioChunk(rate=16000, width=2, channels=1,
-                                                          audio=samples[i : i + 1024].tobytes()).event())  # fmt: skip
-                    if satellite.drop_after is not None:
+                        await self.stream(samples[: int(len(samples) * satellite.drop_after)])
                         satellite.done.set()
                         return False  # hang up mid-utterance
+                    await self.stream(samples)
                     return True
                 satellite.received.append(event)
-                if AudioStop.is_type(event.type):
-                    satellite.done.set()
+                if AudioStop.is_type(event.type):  # a reply played
+                    if satellite.utterances:
+                        await self.stream(satellite.utterances.pop(0))
+                    else:
+                        satellite.done.set()
                 return True
 
         return Handler(reader, writer)
 
 
-@pytest.fixture(scope="module")
-def lights_spoken(speaker) -> np.ndarray:
-    """Piper saying "Switch on the lights." without its random noise, 16 kHz, with silence around."""
+def piper_says(speaker, text: str) -> np.ndarray:
+    """Piper saying ``text`` without its random noise, 16 kHz, with silence around."""
     from piper.config import SynthesisConfig
 
     from assistant.voice.audio import to_mono_16k
 
     voice = speaker.engine.voice
     style = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
-    audio = np.concatenate([c.audio_int16_array for c in voice.synthesize("Switch on the lights.", syn_config=style)])
+    audio = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, syn_config=style)])
     speech = to_mono_16k(audio, voice.config.sample_rate)
     return np.concatenate([np.zeros(8000, np.int16), speech, np.zeros(24000, np.int16)])
+
+
+@pytest.fixture(scope="module")
+def lights_spoken(speaker) -> np.ndarray:
+    return piper_says(speaker, "Switch on the lights.")
 
 
 def test_satellites_in_two_rooms_and_one_that_drops(home, config, recognizer, speaker, lights_spoken):
@@ -580,21 +734,15 @@ def test_the_same_sentence_gives_the_same_device_message_every_way_in(home, conf
 
 
 def test_a_timer_is_announced_back_to_the_satellite_that_set_it(home, config, recognizer, speaker):
-    """A satellite in the kitchen says "start a three second timer"; when it finishes, that satellite (and
-    not the one in the office) gets Wyoming's ``timer-finished`` and the spoken announcement."""
-    from piper.config import SynthesisConfig
-    from wyoming.timer import TimerFinished
+    """A satellite in the kitchen says "start a three second timer": it gets Wyoming's ``timer-started``
+    before the reply; when it finishes, that satellite (and not the one in the office) gets
+    ``timer-finished`` and the spoken announcement."""
+    from wyoming.timer import TimerFinished, TimerStarted
 
     from assistant.app import satellite_ears
-    from assistant.voice.audio import to_mono_16k
 
     daemon, observer = home
-    voice = speaker.engine.voice
-    style = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
-    audio = np.concatenate([c.audio_int16_array for c in voice.synthesize("Start a three second timer.",
-                                                                           syn_config=style)])  # fmt: skip
-    spoken = np.concatenate([np.zeros(8000, np.int16), to_mono_16k(audio, voice.config.sample_rate),
-                             np.zeros(24000, np.int16)])  # fmt: skip
+    spoken = piper_says(speaker, "Start a three second timer.")
     silence = np.zeros(16000, np.int16)
     kitchen, office = FakeSatellite(spoken), FakeSatellite(silence)
     satellites = [Satellite(id="kitchen-sat", area="Kitchen", uri=f"tcp://127.0.0.1:{kitchen.port}"),
@@ -603,6 +751,7 @@ def test_a_timer_is_announced_back_to_the_satellite_that_set_it(home, config, re
     service = WyomingService(wyoming, daemon.submit, lambda: daemon.registry, recognizer, speaker,
                              make_ears=satellite_ears(config, recognizer))  # fmt: skip
     daemon.announcers.append(service.timer_finished)
+    daemon.timer_watchers.append(service.timer_changed)
     mark = observer.mark()
 
     async def announced() -> bool:
@@ -628,13 +777,70 @@ def test_a_timer_is_announced_back_to_the_satellite_that_set_it(home, config, re
         asyncio.run(rooms())
     finally:
         daemon.announcers.remove(service.timer_finished)
+        daemon.timer_watchers.remove(service.timer_changed)
     types = [e.type for e in kitchen.received]
-    assert Synthesize.from_event(kitchen.received[1]).text == "Timer set for 3 seconds.", types
+    assert types[:3] == ["transcript", "timer-started", "synthesize"], types
+    started = TimerStarted.from_event(kitchen.received[1])
+    assert (started.total_seconds, started.start_hours, started.start_minutes, started.start_seconds) == (3, None, None, 3)
+    assert Synthesize.from_event(kitchen.received[2]).text == "Timer set for 3 seconds.", types
     at = types.index("timer-finished")
     assert types[at + 1 : at + 3] == ["synthesize", "audio-start"] and types[-1] == "audio-stop", types
     done = Synthesize.from_event(kitchen.received[at + 1]).text
     assert "timer" in done.lower() and "done" in done.lower(), done
     timer = json.loads(observer.wait_for(f"{PREFIX}/timer", start=mark))
     assert timer["event"] == "finished" and TimerFinished.from_event(kitchen.received[at]).id == str(timer["id"])
+    assert started.id == str(timer["id"])
     assert {e.type for e in office.received} <= {"run-satellite"}  # the other room heard nothing of it
     assert {link.satellite.id: link.announced for link in service.links} == {"kitchen-sat": 1, "office-sat": 0}
+
+
+def test_a_satellites_timer_is_shown_on_it_as_it_changes(home, config, recognizer, speaker):
+    """Spoken to a kitchen satellite one after another: start a ten minute timer, pause it, resume it,
+    cancel it. The satellite gets ``timer-started``, ``timer-updated`` (paused, then running) and
+    ``timer-cancelled`` for the same timer, each before its reply, as wyoming-satellite gets them from
+    Home Assistant; the office satellite gets none."""
+    from wyoming.timer import TimerCancelled, TimerStarted, TimerUpdated
+
+    from assistant.app import satellite_ears
+
+    daemon, _ = home
+    said = ["Start a ten minute timer.", "Pause the timer.", "Resume the timer.", "Cancel the timer."]
+    kitchen = FakeSatellite([piper_says(speaker, text) for text in said])
+    office = FakeSatellite(np.zeros(16000, np.int16))
+    satellites = [Satellite(id="kitchen-sat", area="Kitchen", uri=f"tcp://127.0.0.1:{kitchen.port}"),
+                  Satellite(id="office-sat", area="Office", uri=f"tcp://127.0.0.1:{office.port}")]  # fmt: skip
+    wyoming = Wyoming(uri=f"tcp://127.0.0.1:{free_port()}", satellites=satellites)
+    service = WyomingService(wyoming, daemon.submit, lambda: daemon.registry, recognizer, speaker,
+                             make_ears=satellite_ears(config, recognizer))  # fmt: skip
+    daemon.timer_watchers.append(service.timer_changed)
+
+    async def rooms() -> None:
+        for satellite in (kitchen, office):
+            await satellite.server.start(satellite.handler)
+        await asyncio.to_thread(service.start)
+        try:
+            await asyncio.wait_for(kitchen.done.wait(), 180)
+        finally:
+            await asyncio.to_thread(service.stop)
+            for satellite in (kitchen, office):
+                await satellite.server.stop()
+
+    try:
+        asyncio.run(rooms())
+    finally:
+        daemon.timer_watchers.remove(service.timer_changed)
+    # each command: its transcript, the timer's event, then the reply
+    shown = [(e.type, kitchen.received[i + 1].type) for i, e in enumerate(kitchen.received[:-1])
+             if e.type.startswith("timer-")]  # fmt: skip
+    assert shown == [("timer-started", "synthesize"), ("timer-updated", "synthesize"),
+                     ("timer-updated", "synthesize"), ("timer-cancelled", "synthesize")], [e.type for e in kitchen.received]  # fmt: skip
+    events = [e for e in kitchen.received if e.type.startswith("timer-")]
+    started = TimerStarted.from_event(events[0])
+    assert (started.total_seconds, started.start_minutes) == (600, 10)
+    paused, resumed = TimerUpdated.from_event(events[1]), TimerUpdated.from_event(events[2])
+    assert not paused.is_active and resumed.is_active and 590 <= resumed.total_seconds <= paused.total_seconds <= 600
+    cancelled = TimerCancelled.from_event(events[3])
+    assert started.id == paused.id == resumed.id == cancelled.id
+    replies = [Synthesize.from_event(e).text for e in kitchen.received if Synthesize.is_type(e.type)]
+    assert replies[0] == "Timer set for 10 minutes." and len(replies) == 4, replies
+    assert {e.type for e in office.received} <= {"run-satellite"}

@@ -6,7 +6,8 @@ the caller), ``payload()`` for what goes out. Queues carry these, never tuples; 
 made-up topic.
 
 In: ``TextCommand``, ``SpokenCommand``, ``AskedCommand``, ``StateReport``, ``DiscoveryMessage``,
-``ConnectionChanged``, ``Say``, ``Listen``. Out: ``IntentResult``, ``Reply``, ``TimerFinished``.
+``ConnectionChanged``, ``Say``, ``Listen``. Out: ``IntentResult``, ``Reply``, ``TimerFinished``,
+``TimerChanged`` (not on MQTT: for the satellite that set the timer).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .messages import Action, Parse
 
@@ -257,3 +258,21 @@ class TimerFinished:
 
     def payload(self) -> bytes:
         return wire_json({"event": "finished", "id": self.timer_id, "duration_s": self.duration_s, "name": self.name})
+
+
+@dataclass(frozen=True)
+class TimerChanged:
+    """A command started, paused, resumed, lengthened, shortened or cancelled a timer (``Turn.timers``).
+    Not published on MQTT; the Wyoming satellite that set the timer is told (Wyoming's ``timer-started``,
+    ``timer-updated``, ``timer-cancelled``)."""
+
+    change: Literal["started", "updated", "cancelled"]
+    timer_id: int
+    duration_s: float
+    """As set, including time added or taken off."""
+    remaining_s: float
+    """Seconds left (when paused: left when it was paused)."""
+    active: bool
+    """False while paused."""
+    name: str | None = None
+    source: str = "mqtt"

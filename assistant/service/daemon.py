@@ -34,6 +34,7 @@ from ..core.events import (
     SpokenCommand,  # fmt: skip
     StateReport,
     TextCommand,
+    TimerChanged,
     TimerFinished,
     wire_json,
 )
@@ -113,6 +114,9 @@ class Daemon:
     announcers: list[Callable[[TimerFinished, str], None]] = field(default_factory=list)
     """Edges told of each timer that finishes and its spoken text, so the one that set it (a Wyoming
     satellite) can say so; called on the main thread, each must only hand it over, never block."""
+    timer_watchers: list[Callable[[TimerChanged], None]] = field(default_factory=list)
+    """Edges told of each timer a command starts, changes or cancels (before its reply), so the satellite
+    that set it can show it; called on the main thread, each must only hand it over, never block."""
 
     def __post_init__(self) -> None:
         self.topics = Topics.of(self.config.mqtt, self.config.site.id)
@@ -267,7 +271,11 @@ class Daemon:
     def carry_out(self, turn: Turn, received_s: float | None = None,
                   answer: Callable[[Parse | None, Reply], None] | None = None) -> None:  # fmt: skip
         """Send the turn's device messages (never blocking: ``Courier``); the intent result and the true
-        reply follow when each message's fate is known (``_delivered``), and go to ``answer`` too."""
+        reply follow when each message's fate is known (``_delivered``), and go to ``answer`` too. The turn's
+        timer changes go to ``timer_watchers`` first, so a satellite hears of its timer before the reply."""
+        for change in turn.timers:
+            for watch in self.timer_watchers:
+                watch(change)
         self._started[id(turn)] = time.perf_counter()
         if answer is not None:
             self._answers[id(turn)] = answer

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import Config
-from ..core.events import TimerFinished
+from ..core.events import TimerChanged, TimerFinished
 from ..core.messages import Action, Parse
 from ..devices import Registry
 from ..understanding import compound, replies
@@ -78,6 +78,8 @@ class Turn:
     outcome: str
     request_id: Any = None
     source: str = "mqtt"
+    timers: tuple[TimerChanged, ...] = ()
+    """The source's timers this command started, changed or cancelled."""
 
 
 class Session:
@@ -115,6 +117,7 @@ class Session:
             if NO.match(text):
                 return Turn(None, (), replies.CANCELLED, True, "cancelled", request_id, source)
             # anything else: the question is dropped, and this is a command of its own
+        before = _timer_states(conversation.timers, now)
         previous = conversation.previous if conversation.previous and now - conversation.previous_at <= self.follow_up_s else None
         parse = self.understander.parse(text, registry, Context(area=area, previous=previous))
         if parse.outcome == "confirm":
@@ -130,7 +133,7 @@ class Session:
             parse = self._timer(conversation.timers, parse, now)
         self._remember(conversation, parse, now)
         return Turn(parse, parse.actions, parse.reply, parse.outcome in ("done", "answer"), parse.outcome, request_id,
-                    source)  # fmt: skip
+                    source, _timer_changes(before, conversation.timers, now, source))  # fmt: skip
 
     def _remember(self, conversation: Conversation, parse: Parse, now: float) -> None:
         last = parse.commands[-1] if parse.commands else parse  # "and the bedroom too" follows the last command
@@ -173,3 +176,27 @@ class Session:
         reply = replies.timer_reply(intent, duration_s=timer.duration_s if intent == "HassStartTimer" and timer else duration,
                                     label=timer.label() if timer else None, known=True, count=count, status=status)  # fmt: skip
         return replace(parse, reply=reply)
+
+
+def _timer_states(timers: Timers, now: float) -> dict[int, tuple[float, float, bool]]:
+    """Each timer's (duration_s, remaining_s, active), by id."""
+    return {t.id: (t.duration_s, t.remaining(now), not t.paused) for t in timers.timers}
+
+
+def _timer_changes(before: dict[int, tuple[float, float, bool]], timers: Timers, now: float,
+                   source: str) -> tuple[TimerChanged, ...]:  # fmt: skip
+    """What one command did to the timers: compared before and after, so a command undone as a whole (a
+    part of the sentence could not be done) changed nothing."""
+    changes = []
+    for timer in timers.timers:
+        duration, remaining, active = timer.duration_s, timer.remaining(now), not timer.paused
+        was = before.get(timer.id)
+        if was is None:
+            changes.append(TimerChanged("started", timer.id, duration, remaining, active, timer.name, source))
+        elif was[0] != duration or was[2] != active:
+            changes.append(TimerChanged("updated", timer.id, duration, remaining, active, timer.name, source))
+    after = {t.id for t in timers.timers}
+    for timer_id, (duration, remaining, active) in before.items():
+        if timer_id not in after:
+            changes.append(TimerChanged("cancelled", timer_id, duration, remaining, active, None, source))
+    return tuple(changes)

@@ -39,7 +39,7 @@ def quantiles(samples: list[float]) -> tuple[float, float, float]:
     return statistics.median(samples), cuts[94], max(samples)
 
 
-def _row(name: str, samples: list[float]) -> str:
+def latency_row(name: str, samples: list[float]) -> str:
     p50, p95, worst = quantiles(samples)
     return f"{name:<26}{p50:>9.2f}{p95:>9.2f}{worst:>9.2f}   (n={len(samples)})"
 
@@ -75,8 +75,8 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any,
     print(f"model load (incl. sha256 check and warm-up): {load_s * 1000:.0f} ms")
     print(f"peak RSS: {rss_ours:.0f} MB (process before loading: {rss_before:.0f} MB)")
     print(f"\n{'latency, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
-    print(_row("parse (model+resolution)", total))
-    print(_row("model inference only", model_only))
+    print(latency_row("parse (model+resolution)", total))
+    print(latency_row("model inference only", model_only))
     samples = {"parse (model+resolution)": total, "model inference only": model_only}
     if not args.no_hassil:
         started = time.perf_counter()
@@ -89,7 +89,7 @@ def run_bench(config: Config, model_path: Path, data: Path, args: Any,
                 t0 = time.perf_counter()
                 peer.guess(example.text, area)
                 hassil.append((time.perf_counter() - t0) * 1000)
-        print(_row("hassil recognize", hassil))
+        print(latency_row("hassil recognize", hassil))
         print(f"\nhassil load: {hassil_load_s * 1000:.0f} ms; peak RSS after hassil: {rss_mb():.0f} MB")
         samples["hassil recognize"] = hassil
     if measured is not None:
@@ -117,7 +117,7 @@ def write_bench_report(path: Path, measured: list[Measured]) -> None:
     print(f"\nreport: {path}")
 
 
-def _own_mosquitto(benchmark: str) -> tuple[int, Any]:
+def own_mosquitto(benchmark: str) -> tuple[int, Any]:
     """(port, broker) of a mosquitto started for ``benchmark``; AssistantError when it is not installed."""
     from .broker import Mosquitto, mosquitto_binary
 
@@ -128,12 +128,12 @@ def _own_mosquitto(benchmark: str) -> tuple[int, Any]:
     return broker.port, broker
 
 
-def _prefix(data: dict[str, Any]) -> str:
+def config_prefix(data: dict[str, Any]) -> str:
     """``<prefix>/<site>`` of a config read as YAML."""
     return f"{data.get('mqtt', {}).get('prefix', 'assistant')}/{data.get('site', {}).get('id', 'default')}"
 
 
-def _bench_config(config_path: Path, model: Path, port: int, workdir: Path, protocol: str = "5",
+def bench_config(config_path: Path, model: Path, port: int, workdir: Path, protocol: str = "5",
                   **sections: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     """The user's config pointed at the bench broker (and ``sections`` merged in), written to ``workdir``."""
     import yaml
@@ -166,7 +166,7 @@ def unit_environment(unit: Path = UNIT) -> dict[str, str]:
     return env
 
 
-def _spawn_service(config: Path, stderr: Any = None) -> Any:
+def spawn_service(config: Path, stderr: Any = None) -> Any:
     """``assistant run`` as a subprocess, with the systemd unit's environment."""
     import os
     import subprocess
@@ -199,10 +199,10 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int,
 
     from ..mqtt import new_client
 
-    port, broker = _own_mosquitto("bench --ready")
+    port, broker = own_mosquitto("bench --ready")
     workdir = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
-    data = _bench_config(config_path, model, port, workdir, audio={"input": "bench: no microphone here"})
-    prefix = _prefix(data)
+    data = bench_config(config_path, model, port, workdir, audio={"input": "bench: no microphone here"})
+    prefix = config_prefix(data)
     online = threading.Event()
     watcher = new_client()
     watcher.on_message = lambda c, u, m: online.set() if m.payload == b"online" else None
@@ -220,7 +220,7 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int,
             log_path = workdir / "service.log"
             with log_path.open("wb") as log_file:
                 started = time.perf_counter()
-                service = _spawn_service(workdir / "config.yaml", stderr=log_file)
+                service = spawn_service(workdir / "config.yaml", stderr=log_file)
                 try:
                     if not online.wait(60):
                         raise AssistantError("bench --ready: the voice service did not come online in 60 s; "
@@ -246,7 +246,7 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int,
     engine = data.get("asr", {}).get("engine", "auto")
     print(f"\nvoice service (asr.engine {engine}, a subprocess with audio.input set, {runs} starts)")
     print(f"{'start to ready, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
-    print(_row("start -> status online", ready_ms))
+    print(latency_row("start -> status online", ready_ms))
     print(f"peak RSS at ready (VmHWM): p50 {statistics.median(ready_mb):.0f} MB, max {max(ready_mb):.0f} MB")
     print(f"peak RSS {say_wait_s:g} s after a {len(LONG_REPLY.split())}-word reply was sent to `say`:"
           f" p50 {statistics.median(spoken_mb):.0f} MB, max {max(spoken_mb):.0f} MB;"
@@ -277,12 +277,12 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int,
     broker: Mosquitto | EmbeddedBroker = Mosquitto().start() if mosquitto else EmbeddedBroker(free_port()).start()
     port = broker.port
     broker_name = "mosquitto" if mosquitto else "amqtt (embedded)"
-    data = _bench_config(config_path, model, port, workdir, protocol="5" if mosquitto else "3.1.1")
+    data = bench_config(config_path, model, port, workdir, protocol="5" if mosquitto else "3.1.1")
     started = time.perf_counter()
-    service = _spawn_service(workdir / "config.yaml")
+    service = spawn_service(workdir / "config.yaml")
     arrived = threading.Event()
     online = threading.Event()
-    prefix = _prefix(data)
+    prefix = config_prefix(data)
     sentences = [("turn on the hallway light", "zigbee2mqtt/hallway_light/set"),
                  ("turn off the hallway light", "zigbee2mqtt/hallway_light/set"),
                  ("set the desk lamp to 40 percent", "zigbee2mqtt/office_desk_lamp/set"),
@@ -329,7 +329,7 @@ def run_mqtt_bench(config_path: Path, model: Path, commands: int,
         broker.stop()
     print(f"\ncommand-to-device latency over {broker_name} ({commands} commands, service as a subprocess)")
     print(f"{'latency, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
-    print(_row("command -> device message", samples))
+    print(latency_row("command -> device message", samples))
     print(f"service start to online: {ready_s * 1000:.0f} ms")
     if measured is not None:
         note = f"{commands} commands, the service as a subprocess; start to online {ready_s * 1000:.0f} ms"
@@ -357,7 +357,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
     from ..voice.pipeline import Ears
     from ..voice.vad import SileroVad
 
-    port, broker = _own_mosquitto("bench --voice")
+    port, broker = own_mosquitto("bench --voice")
     arrivals: list[float] = []
     replies: list[str] = []
     arrived = threading.Event()
@@ -444,8 +444,8 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
     print(f"peak RSS with all of them loaded{' and the replies synthesised' if speaker else ''}: {rss_mb():.0f} MB")
     print(f"{'latency, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
     if e2e:
-        print(_row("end of speech -> device", e2e))
-    print(_row("recognition per utterance", asr_ms))
+        print(latency_row("end of speech -> device", e2e))
+    print(latency_row("recognition per utterance", asr_ms))
     print(f"recognition real-time factor: p50 {statistics.median(rtf):.3f}")
     if measured is not None:
         pace = f"{len(files)} files x {runs} runs at real-time pace"
@@ -494,8 +494,8 @@ def run_vosk_bench(config: Config, files: list[Path], model: str,
     print(f"\nvosk streaming ({folder.name}), {len(files)} files, audio fed at real-time pace")
     print(f"{'latency, ms':<26}{'p50':>9}{'p95':>9}{'max':>9}")
     if len(after_endpoint) > 1:
-        print(_row("endpoint -> final", after_endpoint))
-        print(_row("end of speech -> final", after_speech))
+        print(latency_row("endpoint -> final", after_endpoint))
+        print(latency_row("end of speech -> final", after_speech))
     print(f"transcripts: {texts}")
     if measured is not None and len(after_endpoint) > 1:
         rows = {"endpoint -> final": after_endpoint, "end of speech -> final": after_speech}

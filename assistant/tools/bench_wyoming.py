@@ -62,6 +62,8 @@ class Tally:
     right: int = 0
     asked: int = 0
     heard: dict[str, str] = field(default_factory=dict)
+    wrong: dict[str, str] = field(default_factory=dict)
+    """Transcripts that did not give the right command: what they gave."""
 
 
 def clips() -> dict[str, list[Clip]]:
@@ -96,18 +98,31 @@ def clips() -> dict[str, list[Clip]]:
     return groups
 
 
-async def transcribe(port: int, samples: Any) -> tuple[str, float]:
-    """(text, ms from ``audio-stop`` to ``transcript``) from the Wyoming service on ``port``."""
+HA_SILENCE_S = 0.7
+"""Silence Home Assistant's VAD waits for before it sends ``audio-stop`` (its default), streamed after each
+clip in real-time mode."""
+
+
+async def transcribe(port: int, samples: Any, realtime: bool = False) -> tuple[str, float]:
+    """(text, ms from ``audio-stop`` to ``transcript``) from the Wyoming service on ``port``. ``realtime``:
+    the audio is written at the pace it is spoken, as Home Assistant streams a microphone, followed by
+    ``HA_SILENCE_S`` of silence; else as fast as the connection takes it."""
+    import numpy as np
     from wyoming.asr import Transcribe, Transcript
     from wyoming.audio import AudioChunk, AudioStart, AudioStop
     from wyoming.client import AsyncTcpClient
 
+    if realtime:
+        samples = np.concatenate([samples, np.zeros(int(HA_SILENCE_S * 16000), np.int16)])
     audio = samples.astype("<i2").tobytes()
     step = CHUNK_SAMPLES * 2
     async with AsyncTcpClient("127.0.0.1", port) as client:
         await client.write_event(Transcribe(language="en").event())
         await client.write_event(AudioStart(rate=16000, width=2, channels=1).event())
+        t0 = time.perf_counter()
         for i in range(0, len(audio), step):
+            if realtime and (pause := t0 + (i + step) / 32000 - time.perf_counter()) > 0:
+                await asyncio.sleep(pause)  # a chunk goes out once it has been spoken
             await client.write_event(AudioChunk(rate=16000, width=2, channels=1, audio=audio[i : i + step]).event())
         await client.write_event(AudioStop().event())
         started = time.perf_counter()
@@ -145,7 +160,7 @@ def start_peer(config: Config, model_dir: Path, port: int, data_dir: Path, log: 
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
 
-def run_wyoming_bench(config: Config, base: Path, runs: int) -> int:
+def run_wyoming_bench(config: Config, base: Path, runs: int, realtime: bool = False) -> int:
     from .. import models
     from ..app import load_understanding, load_wyoming
     from ..config import Wyoming
@@ -199,12 +214,13 @@ def run_wyoming_bench(config: Config, base: Path, runs: int) -> int:
                 warm = groups["shared recordings"][0].samples
                 for port in services.values():  # one warm-up each (the peer loads its model on first use)
                     asyncio.run(transcribe(port, warm))
+                warm_guesses = (ours.guesses_kept, ours.guesses_dropped)
                 tallies = {(g, s): Tally() for g in groups for s in services}
                 for _ in range(runs):
                     for group, items in groups.items():
                         for clip in items:
                             for service, port in services.items():
-                                text, ms = asyncio.run(transcribe(port, clip.samples))
+                                text, ms = asyncio.run(transcribe(port, clip.samples, realtime))
                                 tally = tallies[group, service]
                                 tally.latency_ms.append(ms)
                                 edits, words = word_errors(clip.said, text)
@@ -213,8 +229,10 @@ def run_wyoming_bench(config: Config, base: Path, runs: int) -> int:
                                 if clip.command is not None:
                                     parse = understander.parse(text, daemon.registry, Context())
                                     tally.asked += 1
-                                    tally.right += (parse.intent, sorted(parse.targets)) == (
-                                        clip.command[0], sorted(clip.command[1]))  # fmt: skip
+                                    good = (parse.intent, sorted(parse.targets)) == (clip.command[0], sorted(clip.command[1]))
+                                    tally.right += good
+                                    if not good:
+                                        tally.wrong[text] = f"{parse.intent} {sorted(parse.targets)}"
                 peer_mb = proc_mb(peer.pid)
             finally:
                 ours.stop()
@@ -225,8 +243,10 @@ def run_wyoming_bench(config: Config, base: Path, runs: int) -> int:
                 except subprocess.TimeoutExpired:
                     peer.kill()
     seconds = {g: statistics.mean(len(c.samples) / 16000 for c in items) for g, items in groups.items()}
+    pace = (f"audio at real-time pace, {HA_SILENCE_S:g} s of silence after each clip (as Home Assistant streams)"
+            if realtime else "audio written as fast as taken")  # fmt: skip
     print(f"\nspeech to text over Wyoming: {model_dir.name} ({model_dir}), beam {asr.beam_size}, "
-          f"{asr.threads} CPU threads, int8, {runs} runs; latency = audio-stop written -> transcript read")  # fmt: skip
+          f"{asr.threads} CPU threads, int8, {runs} runs, {pace}; latency = audio-stop written -> transcript read")  # fmt: skip
     print(f"ours: `assistant run`'s Wyoming server, prompted with the home's names (as shipped), ready in "
           f"{ours_load_s:.1f} s; the same without the names; peer: wyoming-faster-whisper, ready in "
           f"{peer_ready_s:.1f} s (all three started together)")  # fmt: skip
@@ -238,6 +258,10 @@ def run_wyoming_bench(config: Config, base: Path, runs: int) -> int:
         label = f"{group} ({len(groups[group])}, {seconds[group]:.1f} s)" if service == "assistant" else ""
         print(f"{label:<32}{service:<24}{p50:>8.0f}{p95:>8.0f}{worst:>8.0f}"
               f"{tally.edits / max(1, tally.words):>7.3f}{right:>11}")  # fmt: skip
+    kept, dropped = ours.guesses_kept - warm_guesses[0], ours.guesses_dropped - warm_guesses[1]
+    print(f"ours, {sum(len(i) for i in groups.values()) * runs} clips: the transcript recognised at a pause before "
+          f"audio-stop was given {kept} times; {dropped} recognitions begun at a pause were dropped because speech "
+          f"went on (audio.speculate_ms {config.audio.speculate_ms:g}; 0 turns it off)")  # fmt: skip
     print(f"peak memory: wyoming-faster-whisper {peer_mb:.0f} MB; this process (our two servers, the language "
           f"model, Piper) {rss_mb():.0f} MB")  # fmt: skip
     said = {clip.name: clip.said for items in groups.values() for clip in items}
@@ -245,4 +269,6 @@ def run_wyoming_bench(config: Config, base: Path, runs: int) -> int:
         for name, text in tally.heard.items():
             if group != "librivox (read)" and word_errors(said[name], text)[0]:
                 print(f"  {service} misheard {said[name]!r} as {text!r}")
+        for text, gave in tally.wrong.items():
+            print(f"  {service}: {text!r} gave {gave}, not the command said")
     return 0

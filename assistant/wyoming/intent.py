@@ -1,9 +1,16 @@
 """Conversation over Wyoming, the pure part: who is asking, and what the answer looks like on the wire.
 
 ``asker(context, satellites, peer)`` names the conversation (``source``) and room (``area``) of a
-``transcript`` from its context; ``answer_event(parse, reply, mode)`` turns the service's answer into
+``transcript`` from its context; ``answer_events(parse, reply, mode)`` turns the service's answer into
 Wyoming's ``handled`` / ``not-handled`` (mode ``handle``) or ``intent`` / ``not-recognized`` (mode
 ``intent``, with Home Assistant's slot names, from ``ha_entities``). No I/O, no threads.
+
+Several commands in one sentence ("turn on the kitchen light and set the office lamp to 30 percent"):
+in handle mode they are carried out together and answered by one ``handled`` with the one reply (the
+protocol's ``handled`` carries one text); in intent mode they are answered with the protocol's
+multi-intent wrapper (wyoming 1.10: ``intents-start``, one ``intent`` per command in the order spoken,
+each with its own slots and reply, ``intents-stop``). A sentence with a part not understood is
+``not-recognized`` as a whole: Home Assistant never carries out half of it.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from typing import Any
 
 from wyoming.event import Event
 from wyoming.handle import Handled, NotHandled
-from wyoming.intent import Entity, Intent, NotRecognized
+from wyoming.intent import Entity, Intent, IntentsStart, IntentsStop, NotRecognized
 
 from ..config import Satellite
 from ..core.events import MAX_SOURCE_CHARS, Reply
@@ -76,12 +83,20 @@ def ha_entities(parse: Parse, registry: Registry) -> list[Entity]:
     return [Entity(name, value) for name, value in slots.items()]
 
 
-def answer_event(parse: Parse | None, reply: Reply, mode: str, registry: Registry) -> Event:
-    """The Wyoming event that answers one ``transcript`` (see the module docstring)."""
+def answer_events(parse: Parse | None, reply: Reply, mode: str, registry: Registry) -> list[Event]:
+    """The Wyoming events that answer one ``transcript`` (see the module docstring)."""
     if mode == "intent":
-        if parse is None or parse.intent is None or parse.outcome in ("rejected", "unsure"):
-            return NotRecognized(text=reply.text or None).event()
-        return Intent(parse.intent, ha_entities(parse, registry), text=reply.text or None).event()
+        if parse is None or not all(_recognized(c) for c in parse.commands or (parse,)):
+            return [NotRecognized(text=reply.text or None).event()]
+        if not parse.commands:
+            return [Intent(parse.intent or "", ha_entities(parse, registry), text=reply.text or None).event()]
+        intents = [Intent(c.intent or "", ha_entities(c, registry), text=c.reply or None).event() for c in parse.commands]
+        return [IntentsStart().event(), *intents, IntentsStop().event()]
     if reply.outcome in HANDLED_OUTCOMES:
-        return Handled(text=reply.text).event()
-    return NotHandled(text=reply.text or None).event()
+        return [Handled(text=reply.text).event()]
+    return [NotHandled(text=reply.text or None).event()]
+
+
+def _recognized(parse: Parse) -> bool:
+    """An intent Home Assistant can be given (the target may be one only HA knows)."""
+    return parse.intent is not None and parse.outcome not in ("rejected", "unsure")

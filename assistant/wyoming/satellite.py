@@ -16,7 +16,10 @@ that room's lights, and follow-ups and confirmations stay in its own conversatio
 to it alone. A timer it set is announced back to it alone when it finishes (``timer-finished``, then
 the spoken "... timer is done"; ``WyomingService.timer_finished``, wired to the service's
 ``Daemon.announcers``). A satellite that drops loses only its own utterance; the link reconnects with
-back-off.
+back-off. Its timers are shown on it as wyoming-satellite expects them from Home Assistant: a command
+that starts, pauses, resumes, lengthens, shortens or cancels one sends ``timer-started``,
+``timer-updated`` or ``timer-cancelled`` (``timer_event``) before the reply
+(``WyomingService.timer_changed``, wired to ``Daemon.timer_watchers``).
 
 Threads: each link is a pair of tasks on the Wyoming server's loop (reading, and feeding a bounded
 queue of audio whose oldest chunks are dropped and counted); VAD and recognition run on the server's
@@ -36,14 +39,16 @@ import numpy as np
 from wyoming.asr import Transcript
 from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStop
 from wyoming.client import AsyncTcpClient
+from wyoming.event import Event
 from wyoming.pipeline import PipelineStage, RunPipeline
 from wyoming.satellite import RunSatellite
+from wyoming.timer import TimerCancelled, TimerStarted, TimerUpdated
 from wyoming.timer import TimerFinished as WyomingTimerFinished
 from wyoming.tts import Synthesize
 
 from ..config import Satellite
 from ..core import messages
-from ..core.events import TimerFinished
+from ..core.events import TimerChanged, TimerFinished
 from ..voice.audio import RATE_HZ
 from ..voice.pipeline import Ears, Heard
 from . import speech
@@ -67,6 +72,20 @@ def tcp_address(uri: str) -> tuple[str, int] | None:
     """``tcp://host:port`` -> (host, port); None when either is missing."""
     parsed = urlparse(uri)
     return None if parsed.hostname is None or parsed.port is None else (parsed.hostname, parsed.port)
+
+
+def timer_event(change: TimerChanged) -> Event:
+    """Wyoming's event for a timer change: ``timer-started`` (its length split into the hours, minutes and
+    seconds it was set for), ``timer-updated`` (running or paused, seconds left) or ``timer-cancelled``."""
+    timer_id = str(change.timer_id)
+    if change.change == "started":
+        hours, rest = divmod(round(change.duration_s), 3600)
+        minutes, seconds = divmod(rest, 60)
+        return TimerStarted(timer_id, round(change.duration_s), change.name, hours or None, minutes or None,
+                            seconds or None).event()  # fmt: skip
+    if change.change == "updated":
+        return TimerUpdated(timer_id, change.active, round(change.remaining_s)).event()
+    return TimerCancelled(timer_id).event()
 
 
 @dataclass(frozen=True)
@@ -203,6 +222,16 @@ class SatelliteLink:
         await self._say(client, text)
         self.announced += 1
         log.info("satellite %s (%s): %r", self.satellite.id, self.satellite.area, text)
+
+    async def timer_changed(self, change: TimerChanged) -> None:
+        """A timer this satellite set was started, changed or cancelled: ``timer_event``. Lost, and logged,
+        when the satellite is not connected."""
+        client = self.client
+        if client is None:
+            log.warning("satellite %s: not connected; timer %d %s not shown", self.satellite.id, change.timer_id,
+                        change.change)  # fmt: skip
+            return
+        await client.write_event(timer_event(change))
 
     async def _say(self, client: AsyncTcpClient, text: str) -> None:
         """``synthesize``, and the voice's audio when one is loaded (the satellite plays it)."""

@@ -1,8 +1,10 @@
 """The Wyoming server of `assistant run`: Home Assistant's voice protocol on ``wyoming.uri``.
 
 One server offers every program: ``describe`` -> ``info``; ``transcript`` (or ``recognize``) -> the
-service's answer (``handled``/``not-handled``, or ``intent``/``not-recognized`` in intent mode);
-``transcribe`` + ``audio-start/chunk/stop`` -> ``transcript`` (when a recogniser is loaded);
+service's answer (``handled``/``not-handled``, or ``intent``/``not-recognized`` in intent mode, and
+``intents-start``, an ``intent`` per command, ``intents-stop`` for several commands in one sentence);
+``transcribe`` + ``audio-start/chunk/stop`` -> ``transcript`` (when a recogniser is loaded; started at
+a pause in the speech, before ``audio-stop``, when ``audio`` settings are given: ``speech.Pauses``);
 ``synthesize`` -> ``audio-start/chunk/stop`` (when a voice is loaded); ``ping`` -> ``pong``. It is the
 ``wyoming`` library's own ``AsyncTcpServer`` and ``AsyncEventHandler``; this module only decides what
 each event means.
@@ -12,7 +14,8 @@ a task on it, so a slow peer only ever waits for itself. Commands are handed to 
 ``AskedCommand`` events and answered from its main thread through ``loop.call_soon_threadsafe``. Speech
 work (Whisper, Piper) runs on one worker thread ("wyoming-speech"), never on the loop.
 
-Satellites with a ``uri`` are connected to from here, as Home Assistant would (``satellite``).
+Satellites with a ``uri`` are connected to from here, as Home Assistant would (``satellite``). The server
+is advertised over zeroconf when ``wyoming.zeroconf`` says so (``discovery``).
 
 Security: Wyoming has no authentication. The server binds where ``wyoming.uri`` says (loopback in the
 example); a peer not in ``wyoming.allow`` (when set) and any connection past ``max_connections`` is
@@ -25,12 +28,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import importlib.util
 import ipaddress
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
+import numpy as np
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
@@ -55,16 +61,18 @@ from wyoming.server import AsyncEventHandler, AsyncTcpServer
 from wyoming.tts import Synthesize
 
 from .. import __version__
-from ..config import Wyoming
-from ..core.events import MAX_SAY_CHARS, AskedCommand, InEvent, Reply, TimerFinished
+from ..config import Audio, Wyoming
+from ..core.events import MAX_SAY_CHARS, AskedCommand, InEvent, Reply, TimerChanged, TimerFinished
 from ..core.messages import Parse
 from ..devices import Registry
-from ..errors import AssistantError
+from ..errors import AssistantError, ModelError
 from ..paths import install_hint
 from ..voice.asr import Recognizer
+from ..voice.audio import RATE_HZ
 from ..voice.tts import Speaker
 from . import speech
-from .intent import MAX_TEXT_CHARS, answer_event, asker
+from .discovery import Advertisement, default_name, wanted
+from .intent import MAX_TEXT_CHARS, answer_events, asker
 from .satellite import EarsFactory, SatelliteLink, tcp_address
 
 log = logging.getLogger(__name__)
@@ -132,6 +140,11 @@ class Connection(AsyncEventHandler):
         self.peer = peer
         self.transcribe: Transcribe | None = None
         self.audio: speech.AudioBuffer | None = None
+        self.pauses: speech.Pauses | None = None
+        self.guess: asyncio.Future[str] | None = None
+        """Recognition of the audio up to a pause, started before ``audio-stop`` (``speech.Pauses``)."""
+        self.audio_started = 0.0
+        """``time.monotonic()`` at ``audio-start``: audio coming faster than spoken is not watched for pauses."""
 
     async def run(self) -> None:
         """As the library's loop, with the idle timeout, and the connection counted until it ends."""
@@ -153,7 +166,8 @@ class Connection(AsyncEventHandler):
             await self.write_event(self.service.info.event())
         elif Transcript.is_type(event.type) or Recognize.is_type(event.type):
             text, context = event.data.get("text"), event.data.get("context")
-            await self.write_event(await self.service.ask(text if isinstance(text, str) else "", context, self.peer))
+            for answer in await self.service.ask(text if isinstance(text, str) else "", context, self.peer):
+                await self.write_event(answer)
         elif Transcribe.is_type(event.type):
             self.transcribe = Transcribe.from_event(event)
         elif AudioStart.is_type(event.type):
@@ -179,6 +193,12 @@ class Connection(AsyncEventHandler):
         except ValueError as exc:
             await self.write_event(Error(str(exc), "audio-format").event())
             return False
+        settings, self.guess, self.pauses, self.audio_started = self.service.audio, None, None, time.monotonic()
+        if settings is not None and settings.speculate_ms > 0 and (start.rate, start.width, start.channels) == (RATE_HZ, 2, 1):
+            try:
+                self.pauses = await self.service.in_worker(lambda: speech.Pauses(settings))
+            except ModelError as exc:  # no Silero VAD (faster-whisper missing): recognised at audio-stop
+                log.debug("wyoming: no recognition before audio-stop: %s", exc)
         return True
 
     async def _audio_chunk(self, chunk: AudioChunk) -> bool:
@@ -191,13 +211,29 @@ class Connection(AsyncEventHandler):
             await self.write_event(Error(f"more than {self.service.settings.max_audio_s:g} s of audio",
                                          "audio-too-long").event())  # fmt: skip
             return False
+        pauses, recognizer = self.pauses, self.service.recognizer
+        if pauses is not None and self.audio.seconds - (time.monotonic() - self.audio_started) > speech.AHEAD_S:
+            self.pauses = pauses = self.guess = None  # faster than spoken: recognised as a whole at audio-stop
+        if pauses is not None and recognizer is not None:
+            samples = np.frombuffer(chunk.audio[: len(chunk.audio) // 2 * 2], "<i2")
+            if await self.service.in_worker(lambda: pauses.feed(samples)):
+                so_far = self.audio.samples()
+                self.service.guesses_dropped += self.guess is not None  # speech went on after the last pause
+                self.guess = asyncio.ensure_future(self.service.in_worker(lambda: speech.transcribe(recognizer, so_far)))
         return True
 
     async def _audio_stop(self) -> None:
         audio, self.audio = self.audio, None
+        guess, self.guess = self.guess, None
+        pauses, self.pauses = self.pauses, None
         if audio is None or self.service.recognizer is None:
             return
-        text = await self.service.in_worker(lambda: speech.transcribe(self.service.recognizer, audio.samples()))  # type: ignore[arg-type]
+        if guess is not None and pauses is not None and not pauses.spoke_after_pause:
+            text = await guess  # recognised at the pause, while the end of speech was still being waited for
+            self.service.guesses_kept += 1
+        else:
+            self.service.guesses_dropped += guess is not None
+            text = await self.service.in_worker(lambda: speech.transcribe(self.service.recognizer, audio.samples()))  # type: ignore[arg-type]
         language = self.transcribe.language if self.transcribe else None
         self.transcribe = None
         log.info("wyoming: %s: heard %r", self.peer, text)
@@ -215,7 +251,7 @@ class Connection(AsyncEventHandler):
 
 def _log_failure(future: concurrent.futures.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is not None:
-        log.warning("wyoming: a timer announcement failed: %s", future.exception())
+        log.warning("wyoming: telling a satellite of its timer failed: %s", future.exception())
 
 
 def _settle(future: asyncio.Future[Any], result: Any) -> None:
@@ -231,9 +267,11 @@ class WyomingService:
 
     def __init__(self, settings: Wyoming, submit: Callable[[InEvent], None], registry: Callable[[], Registry],
                  recognizer: Recognizer | None = None, speaker: Speaker | None = None, language: str = "en",
-                 voice: str | None = None, make_ears: EarsFactory | None = None) -> None:  # fmt: skip
+                 voice: str | None = None, make_ears: EarsFactory | None = None,
+                 audio: Audio | None = None) -> None:  # fmt: skip
         """``make_ears``: fresh Ears for a satellite's pipeline run (``satellite.EarsFactory``); needed when
-        a satellite has a ``uri``."""
+        a satellite has a ``uri``. ``audio``: the VAD settings under which recognition of Home Assistant's
+        audio starts at a pause, before ``audio-stop`` (``speech.Pauses``); None: only at ``audio-stop``."""
         if settings.uri is None:
             raise WyomingError("wyoming.uri is not set")
         address = tcp_address(settings.uri)
@@ -245,6 +283,11 @@ class WyomingService:
         self.registry = registry
         self.recognizer = recognizer
         self.speaker = speaker
+        self.audio = audio
+        self.guesses_kept = 0
+        """Transcripts recognised at a pause and given at ``audio-stop``."""
+        self.guesses_dropped = 0
+        """Recognitions started at a pause that speech went on after (the whole audio recognised instead)."""
         self.language = language
         self.info = describe(settings, language, recognizer, voice if speaker is not None else None)
         self.allow = {ipaddress.ip_address(a) for a in settings.allow}
@@ -260,6 +303,25 @@ class WyomingService:
         if dialled and make_ears is None:
             raise WyomingError(f"satellites with a uri need speech recognition: {install_hint('voice')}")
         self.links = [SatelliteLink(s, self, make_ears) for s in dialled] if make_ears is not None else []
+        self.advertisement = self._advertisement(settings)
+        """The zeroconf advertisement when there is to be one (``discovery``)."""
+        self.advertised = threading.Event()
+        """Set once the advertisement is registered."""
+
+    def _advertisement(self, settings: Wyoming) -> Advertisement | None:
+        try:
+            if not wanted(settings.zeroconf, self.host):
+                return None
+            if importlib.util.find_spec("zeroconf") is None:
+                if settings.zeroconf:
+                    raise WyomingError(f"wyoming.zeroconf is on but zeroconf is missing: {install_hint('wyoming')}")
+                log.warning("wyoming: %s is reachable from the network but zeroconf is missing, so Home Assistant "
+                            "will not discover it (%s; or set wyoming.zeroconf: false)", settings.uri,
+                            install_hint("wyoming"))  # fmt: skip
+                return None
+            return Advertisement(settings.zeroconf_name or default_name(), self.host, self.port)
+        except OSError as exc:
+            raise WyomingError(f"wyoming.zeroconf: no address to advertise for {self.host}: {exc}") from None
 
     # -- the thread --------------------------------------------------------------------------------
 
@@ -302,12 +364,27 @@ class WyomingService:
             self._started.set()
         links = [asyncio.create_task(link.run(), name=f"satellite {link.satellite.id}") for link in self.links]
         try:
+            await self._advertise()
             await self._stopping.wait()
         finally:
             for task in links:
                 task.cancel()
             await asyncio.gather(*links, return_exceptions=True)
+            if self.advertisement is not None and self.advertised.is_set():
+                await self.advertisement.stop()
             await server.stop()
+
+    async def _advertise(self) -> None:
+        """Registers the zeroconf advertisement, if any; a failure is logged (Home Assistant can still be
+        given the address by hand) and the server goes on."""
+        if self.advertisement is None:
+            return
+        try:
+            await self.advertisement.start()
+        except Exception as exc:  # OSError, zeroconf's NonUniqueNameException, ...
+            log.warning("wyoming: not advertised over zeroconf: %s", exc)
+            return
+        self.advertised.set()
 
     # -- connections -------------------------------------------------------------------------------
 
@@ -330,13 +407,30 @@ class WyomingService:
     def timer_finished(self, finished: TimerFinished, text: str) -> None:
         """A timer finished (``Daemon.announcers``, its main thread): when a satellite connected to from
         here set it, that satellite is told (``timer-finished``) and hears ``text``; else nothing."""
-        link = next((link for link in self.links if link.satellite.id == finished.source), None)
+        link = self._link(finished.source)
+        if link is not None:
+            self._on_loop(link.announce(finished, text))
+
+    def timer_changed(self, change: TimerChanged) -> None:
+        """A command started, changed or cancelled a timer (``Daemon.timer_watchers``, its main thread): when
+        a satellite connected to from here set it, that satellite is told; else nothing."""
+        link = self._link(change.source)
+        if link is not None:
+            self._on_loop(link.timer_changed(change))
+
+    def _link(self, source: str) -> SatelliteLink | None:
+        return next((link for link in self.links if link.satellite.id == source), None)
+
+    def _on_loop(self, work: Coroutine[Any, Any, None]) -> None:
+        """``work`` run on the server's loop, from another thread; a failure is logged."""
         loop = self.loop
-        if link is None or loop is None or loop.is_closed():
+        if loop is None or loop.is_closed():
+            work.close()
             return
         try:
-            future = asyncio.run_coroutine_threadsafe(link.announce(finished, text), loop)
+            future = asyncio.run_coroutine_threadsafe(work, loop)
         except RuntimeError:  # the server stopped meanwhile
+            work.close()
             return
         future.add_done_callback(_log_failure)
 
@@ -344,17 +438,18 @@ class WyomingService:
         """``work()`` on the speech worker thread, awaited without blocking the loop."""
         return await asyncio.get_running_loop().run_in_executor(self.worker, work)
 
-    async def ask(self, text: str, context: Any, peer: str) -> Event:
-        """A ``transcript`` from Home Assistant: its answer event, in this server's mode."""
+    async def ask(self, text: str, context: Any, peer: str) -> list[Event]:
+        """A ``transcript`` from Home Assistant: the events that answer it, in this server's mode (several
+        for several commands in intent mode: ``intent.answer_events``)."""
         text = text.strip()[:MAX_TEXT_CHARS]
         mode = self.settings.mode
         source, area = asker(context, self.settings.satellites, peer)
         answered = await self.command(text, source, area, act=mode == "handle") if text else None
         if answered is None:
-            return NotRecognized().event() if mode == "intent" else NotHandled().event()
-        event = answer_event(*answered, mode, self.registry())
-        log.info("wyoming: %s (%s): %r -> %s", source, peer, text[:120], event.type)
-        return event
+            return [NotRecognized().event() if mode == "intent" else NotHandled().event()]
+        events = answer_events(*answered, mode, self.registry())
+        log.info("wyoming: %s (%s): %r -> %s", source, peer, text[:120], ", ".join(e.type for e in events))
+        return events
 
     async def command(self, text: str, source: str, area: str | None, act: bool) -> tuple[Parse | None, Reply] | None:
         """Hand a command to the service and wait (at most ``answer_timeout_s``) for what it made of it;
