@@ -60,6 +60,15 @@ def test_a_part_not_understood_means_nothing_is_done(understander, registry):
     assert "what is the capital of france" in result.reply and "did nothing" in result.reply
 
 
+def test_a_part_this_assistant_cannot_do_is_not_silently_dropped(understander, registry):
+    result = parse(understander, registry, "turn on the hallway light and blorp the frobnicator")
+    assert result.actions == () and "did nothing" in result.reply, result
+    assert [c.outcome for c in result.commands][0] == "held" and result.commands[0].actions == ()
+    assert compound.split("turn on the light and feed the cat") == ["turn on the light", "feed the cat"]
+    assert compound.split("stop mowing, the kids are playing out there", is_command=compound.starts_like_command) \
+        == ["stop mowing, the kids are playing out there"]  # after a bare comma: an aside, not a command
+
+
 def test_a_part_with_no_device_means_nothing_is_done(understander, registry):
     result = parse(understander, registry, "turn off the tv and turn on the sauna")
     assert result.actions == ()

@@ -53,6 +53,19 @@ _JOINED = re.compile(r"\b(?:and|then|also|plus)\b", re.I)
 _HOW = re.compile(r"\b(?:on|off|up|down|\d+|percent|degrees?|half|max|min)\b|%", re.I)
 
 
+_NOT_A_VERB = _NOT_DEVICE | _QUESTION | frozenset(
+    "it i we you they he she that this there here so but because if when while since just not no".split())
+_OBJECT = frozenset("the my our your his her their".split())
+
+
+def attempts_a_command(part: str) -> bool:
+    """A part that has the shape of a command this assistant may not know: a word, then its object
+    ("blorp the frobnicator", "feed the cat"). After "and" it is cut off as a command of its own, so that
+    it is not silently dropped from the one before: not understood, nothing is done and the reply says so."""
+    words = [w.casefold().strip(",.!?") for w in part.split()]
+    return len(words) >= 2 and words[0].isalpha() and words[0] not in _NOT_A_VERB and words[1] in _OBJECT
+
+
 def starts_like_command(part: str) -> bool:
     """Whether a part begins as a command or a question does ("turn ...", "what's ..."), politeness aside."""
     words = _PREFIX.sub("", part.strip()).split(maxsplit=1)
@@ -99,8 +112,9 @@ def split(text: str, protected: Sequence[tuple[int, int]] = (),
             begin = end  # "ok, turn on the light"
         elif _DANGLING.search(left) or right.casefold().startswith(left.casefold()):
             begin = end  # a false start: "turn on the, turn on the living room lamp"
-        elif _reads_as_command(left, is_command, first=not parts) and \
-                _reads_as_command(_PREFIX.sub("", right), is_command, joined=joined):
+        elif _reads_as_command(left, is_command, first=not parts) and (
+                _reads_as_command(_PREFIX.sub("", right), is_command, joined=joined)
+                or (joined and attempts_a_command(_PREFIX.sub("", right)))):  # fmt: skip
             parts.append(left)
             begin = end
     last = _PREFIX.sub("", text[begin:].strip(" ,;.")) if parts else text[begin:].strip(" ,;.")
@@ -202,9 +216,13 @@ def combine(text: str, parts: Sequence[Parse], failed: Sequence[str] = ()) -> Pa
         else:  # "Sorry, there is no sauna here, so I did nothing."; "... should I open or close it? I did nothing."
             said = blocking.reply.rstrip()
             reply = f"{said[:-1]}, so I did nothing." if said.endswith(".") else f"{said} I did nothing."
+        # the parts that would have gone ahead did not: they say so ("held"), with nothing sent
+        held = tuple(replace(p, actions=(), pending_actions=(), pending_reply="", outcome="held",
+                             reply="Not done: another part of the sentence was not possible.")
+                     if p.outcome in OK_OUTCOMES or p.outcome == "confirm" else p for p in parts)  # fmt: skip
         return Parse(text=text, intent=blocking.intent, confidence=confidence, slots=dict(blocking.slots),
                      targets=targets, reply=reply, outcome=blocking.outcome, timings_ms=timings,
-                     commands=tuple(parts))  # fmt: skip
+                     commands=held)  # fmt: skip
     if any(p.outcome == "confirm" for p in parts):
         question = next(p.reply for p in parts if p.outcome == "confirm")
         pending = _dedupe([a for p in parts for a in (p.pending_actions if p.outcome == "confirm" else p.actions)])
