@@ -299,6 +299,22 @@ def test_a_genuine_discovered_lock_is_kept_and_asks_first_both_ways(guard):
     assert kept.model_copy(update={"confirm": None}) == lock  # nothing else changed
 
 
+def test_discovered_buttons_mowers_and_alarm_panels(guard):
+    button = announce("homeassistant/button/modem/config", '{"name": "Restart Modem", "cmd_t": "shed/modem/restart"}')
+    assert button.domain == "button" and button.commands["press"].payload == "PRESS"
+    mower = announce("homeassistant/lawn_mower/mower/config",
+                     '{"name": "Mower", "start_mowing_command_topic": "home/mower/start",'
+                     ' "dock_command_topic": "home/mower/dock"}')  # fmt: skip
+    assert {a: (c.topic, c.payload) for a, c in mower.commands.items()} == {
+        "start": ("home/mower/start", "start_mowing"), "dock": ("home/mower/dock", "dock")}
+    alarm = announce("homeassistant/alarm_control_panel/house/config",
+                     '{"name": "House Alarm", "cmd_t": "home/alarm/set", "payload_disarm": "OFF"}')
+    assert alarm.commands["disarm"].payload == "OFF" and alarm.commands["arm_away"].payload == "ARM_AWAY"
+    kept = guard.vet(alarm, "homeassistant/alarm_control_panel/house/config").device
+    assert kept is not None and kept.confirm is True  # disarming asks first
+    assert guard.vet(button, "homeassistant/button/modem/config").device is not None
+
+
 @pytest.mark.parametrize(("device_class", "confirm"), [("garage", True), ("gate", True), ("door", True),
                                                        ("shutter", None), (None, None)])  # fmt: skip
 def test_discovered_covers_ask_first_when_they_are_doors_or_gates(guard, device_class, confirm):

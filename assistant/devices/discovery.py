@@ -29,7 +29,8 @@ _ABBREVIATIONS = {
     "mode_cmd_t": "mode_command_topic", "val_tpl": "value_template", "uniq_id": "unique_id", "dev": "device",
     "dev_cla": "device_class", "sa": "suggested_area", "ids": "identifiers", "schema": "schema",
 }  # fmt: skip
-_DOMAINS = {"light", "switch", "fan", "cover", "lock", "climate", "valve", "sensor", "binary_sensor", "scene"}
+_DOMAINS = {"light", "switch", "fan", "cover", "lock", "climate", "valve", "sensor", "binary_sensor", "scene",
+            "button", "lawn_mower", "alarm_control_panel"}
 _VALUE_JSON = re.compile(r"^\{\{\s*value_json\.(\w+)\s*\}\}$")
 
 
@@ -124,6 +125,15 @@ def _ha_device(component: str, parts: list[str], data: dict[str, Any]) -> Device
     elif component == "lock":
         add("lock", "command_topic", text("payload_lock", "LOCK"))
         add("unlock", "command_topic", text("payload_unlock", "UNLOCK"))
+    elif component == "button":
+        add("press", "command_topic", text("payload_press", "PRESS"))
+    elif component == "lawn_mower":  # HA's MQTT lawn mower: one topic per command, the command's name as payload
+        add("start", "start_mowing_command_topic", "start_mowing")
+        add("dock", "dock_command_topic", "dock")
+        add("pause", "pause_command_topic", "pause")
+    elif component == "alarm_control_panel":
+        add("arm_away", "command_topic", text("payload_arm_away", "ARM_AWAY"))
+        add("disarm", "command_topic", text("payload_disarm", "DISARM"))
     elif component == "climate":
         add("set_temperature", "temperature_command_topic", "{temperature}")
         add("turn_on", "mode_command_topic", "heat")
