@@ -647,7 +647,8 @@ class Resolver:
         return self.by_kind(text, wanted, classes, scope, prefer)
 
 
-_OBJECT_RE = re.compile(r"\b(?:the|my|our|your)\s+([a-z]+)\b")
+_SWITCHED_RE = re.compile(r"^(?:(?:please|can you|could you|would you|will you)\s+)*(?:turn|switch|flip)\s+"
+                          r"(?:on|off)\s+(?:the|my|our|your)\s+([a-z]+)\b")
 _NOT_OBJECTS = frozenset({"one", "ones", "same", "other", "rest", "way", "moment", "time", "day", "morning",
                           "evening", "night", "afternoon", "weekend", "minute", "minutes", "hour", "hours", "second",
                           "seconds", "house", "home", "flat", "room", "place", "whole", "entire", "end", "next",
@@ -656,10 +657,10 @@ _NOT_OBJECTS = frozenset({"one", "ones", "same", "other", "rest", "way", "moment
 
 
 def _stray_object(text: str, registry: Registry) -> str | None:
-    """The object of the command ("turn on the water": the word after "the" or "my" among its first four
-    words, before any comma) when it is no filler, area, floor or word the commands use; else None."""
-    words = normalise(re.split(r"[,;.!?]", text, maxsplit=1)[0]).split()[:4]
-    match = _OBJECT_RE.search(" ".join(words))
+    """What "turn on" or "switch off" is said of, when the model did not tag it ("turn on the water"): the word
+    right after the verb and "the" or "my", when it is no filler, area, floor or word the commands use; else
+    None. Only those verbs: in "start mowing the lawn" or "boil the water" the object is not the device."""
+    match = _SWITCHED_RE.match(normalise(re.split(r"[,;.!?]", text, maxsplit=1)[0]))
     if match is None:
         return None
     word = match.group(1)
