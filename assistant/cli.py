@@ -133,6 +133,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .tools.evaluate import run_eval
 
     config, base = load_config(config_path(args.config))
+    if args.early:
+        if args.voice or args.report:
+            raise AssistantError("--early is a run of its own: not with --voice or --report")
+        from .tools.early import run_early_eval
+        from .tools.evaluate import SHARED_SPEECH
+
+        return run_early_eval(config, base, load_voice, Path(args.speech) if args.speech else SHARED_SPEECH)
     if args.voice:
         if args.report:
             raise AssistantError("--report is for the text evaluation, not --voice")
@@ -298,7 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--voice", action="store_true",
                    help="instead: WER and command success on recordings (--speech) and on Piper speech "
                         "with noise (needs the [voice] extra)")  # fmt: skip
-    p.add_argument("--speech", metavar="DIR", help="--voice: the folder with commands/ and librivox/ "
+    p.add_argument("--early", action="store_true",
+                   help="instead: acting at a pause (audio.act_early) beside waiting for the end of speech, on "
+                        "the recordings (--speech), Piper and espeak-ng commands, with pauses inside them: how "
+                        "often an early action cut a command short (needs the [voice] extra)")  # fmt: skip
+    p.add_argument("--speech", metavar="DIR", help="--voice, --early: the folder with commands/ and librivox/ "
                    "(default: ../shared/data/speech; the README says what goes in it)")
     p.add_argument("--report", metavar="FILE",
                    help="also write an HTML report: the table and per-intent accuracy bars "

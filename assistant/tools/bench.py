@@ -348,7 +348,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
     import numpy as np
     import paho.mqtt.client as paho
 
-    from ..app import load_understanding
+    from ..app import early_judge, load_understanding
     from ..core.events import SpokenCommand
     from ..mqtt import new_client
     from ..service.daemon import Daemon
@@ -385,7 +385,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
         # the shipped path: the microphone's front half (Ears), then the service's bus, session and link
         service = Daemon(service_config, load_understanding(config, base))
         recognizer = load_recognizer(config.asr, service.registry, config.wake.spoken)
-        ears = Ears(config, recognizer, SileroVad())
+        ears = Ears(config, recognizer, SileroVad(), judge=early_judge(config, service))
         load_s = time.perf_counter() - started
         thread = threading.Thread(target=service.run, kwargs={"install_signals": False}, daemon=True)
         thread.start()
@@ -397,6 +397,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
 
             speaker = Speaker(config.tts)  # the replies are synthesised (not played) so memory counts the voice
         e2e: list[float] = []
+        early = 0
         asr_ms: list[float] = []
         rtf: list[float] = []
         silence = np.zeros(16000, dtype=np.int16)  # one second after the last word
@@ -425,6 +426,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
                 commanded = [h for h in heard if h.decision.command]
                 if commanded and arrived.wait(5):
                     e2e.append((arrivals[0] - (t0 + commanded[0].utterance.end_ms / 1000)) * 1000)
+                    early += commanded[0].early
                 time.sleep(0.05)  # the reply follows the device message
                 for text in replies if speaker is not None else []:
                     speaker.synthesize(text)  # type: ignore[union-attr]
@@ -446,6 +448,10 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
     if e2e:
         print(_row("end of speech -> device", e2e))
     print(_row("recognition per utterance", asr_ms))
+    act = (f"on at a pause of {config.audio.speculate_ms} ms when whole" if config.audio.act_early
+           else "off")  # fmt: skip
+    print(f"acting early ({act}): {early} of {len(e2e)} commands acted on before the"
+          f" {config.audio.end_silence_ms} ms end-of-speech silence")  # fmt: skip
     print(f"recognition real-time factor: p50 {statistics.median(rtf):.3f}")
     if measured is not None:
         pace = f"{len(files)} files x {runs} runs at real-time pace"

@@ -149,8 +149,11 @@ class VoiceFrontDoor:
             speaking=speaker.speaking.is_set if speaker else (lambda: False),
         )  # fmt: skip
 
-    def start(self, submit: Callable[[SpokenCommand], None]) -> None:
+    def start(self, submit: Callable[[SpokenCommand], None], judge: Callable[[str], bool] | None = None) -> None:
+        """``judge``: whether a command heard at a pause is whole, to act on at once (``pipeline.EarlyJudge``
+        over the service's understander and registry); None waits for the end of every utterance."""
         self._submit = submit
+        self.loop.ears.judge = judge
         self.loop.start()
 
     def speak(self, text: str) -> None:
