@@ -410,23 +410,28 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
                 replies.clear()
                 t0 = time.perf_counter()
                 heard = []
+                commanded: list[tuple[float, Any]] = []  # (when submitted, what was heard)
+
+                def take(new: list[Any]) -> None:
+                    for h in new:
+                        if h.decision.command:
+                            service.submit(SpokenCommand(h.decision.command))  # type: ignore[union-attr]
+                            commanded.append((time.perf_counter(), h))
+                        heard.append(h)
+
                 for chunk in split(samples, 0.0, 512):
                     due = t0 + (chunk.timestamp_ms + chunk.duration_ms) / 1000
                     pause = due - time.perf_counter()
                     if pause > 0:
                         time.sleep(pause)  # real-time pace, as a microphone delivers
-                    for h in ears.feed(chunk):
-                        if h.decision.command:
-                            service.submit(SpokenCommand(h.decision.command))
-                        heard.append(h)
-                for h in ears.finish():
-                    if h.decision.command:
-                        service.submit(SpokenCommand(h.decision.command))
-                    heard.append(h)
-                commanded = [h for h in heard if h.decision.command]
+                    take(ears.feed(chunk))
+                take(ears.finish())
                 if commanded and arrived.wait(5):
-                    e2e.append((arrivals[0] - (t0 + commanded[0].utterance.end_ms / 1000)) * 1000)
-                    early += commanded[0].early
+                    # timed from the end of the utterance whose command sent it (not a wake phrase heard before)
+                    before = [h for at, h in commanded if at <= arrivals[0]]
+                    sent = before[-1] if before else commanded[0][1]
+                    e2e.append((arrivals[0] - (t0 + sent.utterance.end_ms / 1000)) * 1000)
+                    early += sent.early
                 time.sleep(0.05)  # the reply follows the device message
                 for text in replies if speaker is not None else []:
                     speaker.synthesize(text)  # type: ignore[union-attr]
