@@ -1,8 +1,8 @@
 """The voice service's peak memory after recognising speech and speaking a long reply, in a process of its own.
 
 Run by `assistant bench --ready N --voice WAV ...` as ``python -m assistant.tools.voice_memory CONFIG WAV ...``
-with the systemd unit's environment: the service's own voice objects (``VoiceFrontDoor``: recogniser, VAD,
-speaker, with the language model beside them as in the service) are built, the files are fed through the
+with the systemd unit's environment: the service is built as `assistant run` builds it (``build_service``:
+the language model, the voice front door's recogniser, VAD and speaker; not connected), the files are fed through the
 microphone thread's own loop body at once (the commands it hands on are only collected), then the long
 reply is voiced as the speaker thread does (synthesised, memory given back; not played). Prints one JSON line of VmHWM/VmRSS
 figures in MB: at ready, after the speech was recognised, after the reply was voiced.
@@ -14,6 +14,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..errors import AssistantError
+
 
 def _mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -23,16 +25,16 @@ def _mb(field: str) -> float:
 
 
 def main(argv: list[str]) -> int:
-    from ..app import load_understanding
+    from ..app import build_service
     from ..config import load_config
     from ..voice.audio import read_wav, split
     from ..voice.memory import give_back
-    from ..voice.microphone import VoiceFrontDoor
     from .bench import LONG_REPLY
 
     config, base = load_config(Path(argv[0]))
-    load_understanding(config, base)  # held by the service beside the voice
-    front = VoiceFrontDoor(config)
+    _daemon, front = build_service(None, config, base)  # as `assistant run` builds it (not connected)
+    if front is None:
+        raise AssistantError(f"{argv[0]}: audio.input is not set: the service would have no voice to measure")
     ready = _mb("VmHWM")
     heard: list[str] = []
     front.loop.submit = lambda event: heard.append(event.text)
