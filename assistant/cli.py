@@ -200,7 +200,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if status == 0 and args.ready:
         from .tools.bench import run_service_ready_bench
 
-        status = run_service_ready_bench(path, model_path(config, base), args.ready, measured)
+        speech = [Path(f) for f in args.voice] if args.voice else None
+        status = run_service_ready_bench(path, model_path(config, base), args.ready, measured, speech)
     if status == 0 and args.report:
         write_bench_report(Path(args.report), measured)
     return status
@@ -336,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--voice-runs", type=int, default=3, metavar="N",
                    help="--voice: runs per file (default: %(default)s)")
     p.add_argument("--ready", type=int, default=0, metavar="N",
-                   help="also: start the voice service N times, time start to ready, peak memory")  # fmt: skip
+                   help="also: start the voice service N times, time start to ready, peak memory; with --voice "
+                        "WAV ...: also its peak memory after recognising them and speaking a long reply")  # fmt: skip
     p.add_argument("--wyoming", action="store_true",
                    help="also: speech to text over Wyoming beside wyoming-faster-whisper (same audio, same Whisper "
                         "model): latency p50/p95, WER, right commands")  # fmt: skip

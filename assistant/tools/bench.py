@@ -189,10 +189,12 @@ LONG_REPLY = "Set the kitchen ceiling light and the kitchen counter lights to th
 
 
 def run_service_ready_bench(config_path: Path, model: Path, runs: int,
-                            measured: list[Measured] | None = None) -> int:  # fmt: skip
+                            measured: list[Measured] | None = None, speech: list[Path] | None = None) -> int:  # fmt: skip
     """The voice service as systemd starts it (a subprocess, `audio.input` set, a real mosquitto): time
     from start to `<prefix>/<site>/status` online with every model loaded and warmed, and its peak
-    memory then. This machine has no microphone: the service starts, and keeps retrying to open it."""
+    memory then. This machine has no microphone: the service starts, and keeps retrying to open it.
+    ``speech`` (WAV files): also the service's peak memory after recognising them and voicing the long reply
+    (``tools.voice_memory``, a process of its own with the unit's environment, ``runs`` times)."""
     import subprocess
     import tempfile
     import threading
@@ -252,10 +254,35 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int,
           f" p50 {statistics.median(spoken_mb):.0f} MB, max {max(spoken_mb):.0f} MB;"
           f" resident then (VmRSS) p50 {statistics.median(resident_mb):.0f} MB")  # fmt: skip
     print(f"environment from {UNIT.name}: {unit_environment() or 'none'}")
+    if speech:
+        _voice_memory(workdir / "config.yaml", speech, runs)
     if measured is not None:
         note = f"asr.engine {engine}, {runs} starts; peak RSS at ready p50 {statistics.median(ready_mb):.0f} MB"
         measured.append(Measured("Voice service start to ready", note, {"start -> status online": ready_ms}))
     return 0
+
+
+def _voice_memory(config: Path, speech: list[Path], runs: int) -> None:
+    """Peak RSS of the service built as `assistant run` builds it, after recognising ``speech`` and voicing
+    the long reply (``tools.voice_memory``), in ``runs`` processes with the unit's environment."""
+    import os
+    import subprocess
+    import sys
+
+    figures: list[dict[str, Any]] = []
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, "-m", "assistant.tools.voice_memory", str(config), *map(str, speech)],
+                              env={**os.environ, **unit_environment()}, capture_output=True, text=True, timeout=300,
+                              check=False)  # fmt: skip
+        if done.returncode != 0:
+            raise AssistantError(f"bench --ready: the voice memory run failed: {done.stderr[-2000:]}")
+        figures.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    peaks = [f["spoken_mb"] for f in figures]
+    print(f"peak RSS after recognising {len(speech)} files and voicing the {len(LONG_REPLY.split())}-word reply"
+          f" ({runs} runs): p50 {statistics.median(peaks):.0f} MB, max {max(peaks):.0f} MB; at ready p50"
+          f" {statistics.median(f['ready_mb'] for f in figures):.0f} MB, after recognising p50"
+          f" {statistics.median(f['recognised_mb'] for f in figures):.0f} MB; resident then (VmRSS) p50"
+          f" {statistics.median(f['resident_mb'] for f in figures):.0f} MB")  # fmt: skip
 
 
 def run_mqtt_bench(config_path: Path, model: Path, commands: int,
