@@ -311,6 +311,10 @@ class Asr(_Model):
     grammar: bool = Field(True, description="vosk: try a grammar of registry names and command words first.")
     grammar_min_confidence: float = Field(0.75, ge=0, le=1, description="vosk: below this, open recognition is used.")
     max_no_speech: float = Field(0.6, ge=0, le=1, description="whisper: drop transcripts it thinks are not speech.")
+    window_s: int = Field(15, ge=10, le=30,
+                          description="whisper: seconds of audio encoded per utterance (longer speech: all of it); "
+                                      "30 is whisper's own window, about twice as slow with 60 MB more memory for "
+                                      "a moment. A decoding that repeats itself on the window is redone on 30.")  # fmt: skip
 
 
 class Wake(_Model):

@@ -460,7 +460,8 @@ def test_microphone_loop_hands_spoken_commands_to_the_daemon(config, recognizer,
     loop = MicrophoneLoop(config, recognizer, vad, lambda e: heard.append(e.text), open_source)
     loop.source.sleep = lambda s: None
     loop._run()  # the thread's body, run here until the source ends
-    assert [t.lower().strip(".") for t in heard][-1] == "turn on the living room lamp"
+    # the last command heard is the whole sentence (with the stutter of the first, cut-off start, or not)
+    assert [t.lower().strip(".,") for t in heard][-1].endswith("turn on the living room lamp")
 
 
 def test_daemon_say_and_listen_reach_the_voice_brick(config, understander):
@@ -515,8 +516,9 @@ def test_a_guess_made_at_a_pause_is_kept_when_speech_does_not_go_on(config, unde
     assert [r["targets"] for r in acted(rows)] == [["light.living_room_lamp"]], [r["text"] for r in rows]
     assert counting.calls == 1  # the guess made 160 ms into the silence was the final transcript
     row = acted(rows)[0]
-    # ready when the longer of the two was over: the silence, or the pause plus recognition
-    assert row["timings_ms"]["e2e"] >= config.audio.end_silence_ms
+    # ready when the longer of the two was over: the silence (counted in 32 ms frames from the last speech frame,
+    # the end of speech may lie up to a frame later), or the pause plus recognition
+    assert row["timings_ms"]["e2e"] >= config.audio.end_silence_ms - 32
 
 
 def test_speech_that_goes_on_after_a_pause_is_recognised_whole(config, understander, registry, recognizer, vad):
@@ -580,6 +582,19 @@ def test_a_whole_command_is_acted_on_at_the_pause(config, understander, registry
     assert out[0][0] - at_ms >= config.audio.end_silence_ms - config.audio.speculate_ms - chunk_ms
 
 
+def test_the_microphone_hands_a_whole_command_on_at_the_pause_once(config, understander, registry, recognizer, vad):
+    from assistant.voice.microphone import MicrophoneLoop
+    from assistant.voice.pipeline import EarlyJudge
+
+    heard: list[str] = []
+    samples = np.concatenate([read_wav(LAMP), np.zeros(16000, np.int16)])
+    loop = MicrophoneLoop(config, recognizer, vad, lambda e: heard.append(e.text), lambda: ArraySource(samples))
+    loop.ears.judge = EarlyJudge(lambda: understander, lambda: registry)  # as VoiceFrontDoor.start sets it
+    loop.source.sleep = lambda s: None
+    loop._run()
+    assert [t.lower().strip(".,") for t in heard] == ["turn on the living room lamp"]  # once, not again at the end
+
+
 def spoken(piper_speaker, *parts: str, pause_ms: int = 250) -> np.ndarray:
     """``parts`` said by the Piper voice (without its random noise, its own leading and trailing silence cut
     off), ``pause_ms`` of silence between them: longer than speculate_ms, shorter than end_silence_ms."""
@@ -601,8 +616,9 @@ def spoken(piper_speaker, *parts: str, pause_ms: int = 250) -> np.ndarray:
 
 
 @pytest.mark.parametrize("parts, targets", [
-    (("Switch off the", "hallway light."), ["light.hallway"]),
-    (("Turn off the lights in the", "kitchen."), ["light.kitchen_ceiling", "light.kitchen_counter"]),
+    (("Switch off the", "kitchen ceiling light."), ["light.kitchen_ceiling"]),
+    (("Switch off the lights in the", "office."), ["light.office_ceiling", "light.office_desk_lamp"]),
+    (("Turn off the lights in the", "bedroom."), ["light.bedroom_ceiling", "light.bedside_lamp"]),
 ])  # fmt: skip
 def test_a_fragment_is_not_acted_on_at_a_pause(parts, targets, piper_speaker, config, understander, registry,
                                                recognizer, vad):  # fmt: skip
@@ -614,7 +630,7 @@ def test_a_fragment_is_not_acted_on_at_a_pause(parts, targets, piper_speaker, co
     assert len(rows) == 1, [r["transcript"] for r in rows]  # the pause inside did not end the command
     assert rows[0]["targets"] == targets and rows[0]["outcome"] == "done"
     # what was heard at the pause is a fragment: waited for, though the parser alone would act on some of them
-    # ("turn off the lights in the" is the site's own room)
+    # ("switch off the lights in the" is the site's own room, the living room)
     assert why_wait(understander.parse(parts[0], registry), registry) is not None
 
 
