@@ -78,6 +78,17 @@ def test_spoken_command_turns_on_the_lamp(name, config, understander, registry, 
     assert row["timings_ms"]["e2e"] >= waited
 
 
+def test_a_window_that_loses_the_end_is_redone_on_30_s(registry):
+    from assistant.voice.asr import load_recognizer, window
+
+    # a 10 s window is too short: whisper repeats the command ("..., Turn on the Living Room Lamp,")
+    short = load_recognizer(Asr(engine="whisper", window_s=10), registry)
+    audio = read_wav(LAMP)
+    assert window.transcribe(short.model, audio.astype(np.float32) / 32768, short.prompt, 1, "en", 10) is None
+    heard = short.transcribe(Utterance(audio, 16000, 0.0, len(audio) / 16, len(audio) / 16))
+    assert heard is not None and heard.text.lower().strip(".,") == "turn on the living room lamp"  # redone on 30 s
+
+
 def test_question_is_answered(config, understander, registry, recognizer, vad):
     rows = run_file(pipeline(config, understander, registry, recognizer, vad), COMMANDS / "what_time_is_it.wav")
     assert [r["intent"] for r in rows] == ["HassGetCurrentTime"]

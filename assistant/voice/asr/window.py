@@ -11,13 +11,14 @@ suppressed tokens, the same no-speech probability and mean log-probability). The
 
 A window much shorter than 30 s makes whisper lose track of where the speech ends and repeat it ("Turn on the
 lamp, Turn on the lamp, ..." with 10 s); 15 s did not on any recording or synthesised command tried. As a
-guard, a decoding that runs past the tokens the audio can hold (``MAX_TOKENS_PER_S``) or repeats itself
-(gzip compression ratio over 2.4, faster-whisper's own threshold) is discarded: the caller then decodes the
-full 30 s, as before.
+guard, a decoding that runs past the tokens the audio can hold (``MAX_TOKENS_PER_S``), that ends in the same
+words twice, or that repeats itself (gzip compression ratio over 2.4, faster-whisper's own threshold) is
+discarded: the caller then decodes the full 30 s, as before.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from typing import Any
 
@@ -56,10 +57,16 @@ def transcribe(model: Any, audio: np.ndarray, prompt: str | None, beam_size: int
     )[0]  # fmt: skip
     ids = result.sequences_ids[0]
     text = tokenizer.decode(ids).strip().rstrip(",")  # the window's end can read as a pause: no comma to end on
-    if len(ids) >= most or _compression_ratio(text) > MAX_COMPRESSION_RATIO:
+    if len(ids) >= most or _compression_ratio(text) > MAX_COMPRESSION_RATIO or _repeats(text):
         return None
     logprob = result.scores[0] * len(ids) / (len(ids) + 1) if ids else -10.0
     return text, float(result.no_speech_prob), float(logprob)
+
+
+def _repeats(text: str, min_words: int = 3) -> bool:
+    """True when the text ends in the same run of words twice ("turn on the lamp, turn on the lamp")."""
+    words = re.findall(r"[\w']+", text.casefold())
+    return any(words[-k:] == words[-2 * k : -k] for k in range(min_words, len(words) // 2 + 1))
 
 
 def _compression_ratio(text: str) -> float:
