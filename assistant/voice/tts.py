@@ -21,6 +21,7 @@ from .. import models
 from ..config import Tts
 from ..errors import AssistantError, ModelError
 from ..paths import install_hint
+from .memory import mapped_large_allocations
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,8 @@ class PiperEngine:
 
     def synthesize(self, text: str) -> tuple[np.ndarray, int]:
         # a long sentence is voiced a clause at a time: the voice's memory grows with the length it is given
-        parts = [chunk.audio_int16_array for clause in clauses(text) for chunk in self.voice.synthesize(clause)]
+        with mapped_large_allocations():
+            parts = [chunk.audio_int16_array for clause in clauses(text) for chunk in self.voice.synthesize(clause)]
         audio = np.concatenate(parts) if parts else np.zeros(0, np.int16)
         return audio.astype(np.int16).reshape(-1), self.rate_hz
 
