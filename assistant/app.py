@@ -4,6 +4,7 @@ benchmarks and the tests get the same service, session and voice chain that ship
     load_understanding  the language model and the parser
     load_voice          VAD + recogniser + session: `assistant process`, `eval --voice`, `bench --voice`
     build_service       the MQTT service, with the voice front door when a microphone is configured
+    early_judge         whether a command heard at a pause is whole (`audio.act_early`), for the microphone
     load_wyoming        the Wyoming server (Home Assistant, satellites) when `wyoming.uri` is set
     run_service         `assistant run`
 """
@@ -108,6 +109,16 @@ def satellite_ears(config: Config, recognizer: Recognizer) -> Callable[[bool], E
     return lambda satellite_woke: Ears(woken if satellite_woke else config, recognizer, SileroVad())
 
 
+def early_judge(config: Config, daemon: Daemon) -> Callable[[str], bool] | None:
+    """Whether a command heard at a pause is whole (``audio.act_early``), judged with the service's current
+    understander and registry; None when the setting is off."""
+    from .voice.pipeline import EarlyJudge
+
+    if not config.audio.act_early:
+        return None
+    return EarlyJudge(lambda: daemon.understander, lambda: daemon.registry)
+
+
 def run_service(config_path: Path, config: Config, base: Path, reload_asked: threading.Event | None = None) -> int:
     """``reload_asked``: set by a SIGHUP that came while starting; the reload happens once running."""
     daemon, voice = build_service(config_path, config, base)
@@ -115,7 +126,7 @@ def run_service(config_path: Path, config: Config, base: Path, reload_asked: thr
         daemon.reload()
     wyoming = load_wyoming(config, daemon)
     if voice is not None:
-        voice.start(daemon.submit)
+        voice.start(daemon.submit, early_judge(config, daemon))
     if wyoming is not None:
         daemon.announcers.append(wyoming.timer_finished)
         daemon.timer_watchers.append(wyoming.timer_changed)

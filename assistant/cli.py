@@ -133,6 +133,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .tools.evaluate import run_eval
 
     config, base = load_config(config_path(args.config))
+    if args.early:
+        if args.voice or args.report:
+            raise AssistantError("--early is a run of its own: not with --voice or --report")
+        from .tools.early import run_early_eval
+        from .tools.evaluate import SHARED_SPEECH
+
+        return run_early_eval(config, base, load_voice, Path(args.speech) if args.speech else SHARED_SPEECH)
     if args.voice:
         if args.report:
             raise AssistantError("--report is for the text evaluation, not --voice")
@@ -198,7 +205,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if status == 0 and args.ready:
         from .tools.bench import run_service_ready_bench
 
-        status = run_service_ready_bench(path, model_path(config, base), args.ready, measured)
+        speech = [Path(f) for f in args.voice] if args.voice else None
+        status = run_service_ready_bench(path, model_path(config, base), args.ready, measured, speech)
     if status == 0 and args.report:
         write_bench_report(Path(args.report), measured)
     return status
@@ -303,7 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--voice", action="store_true",
                    help="instead: WER and command success on recordings (--speech) and on Piper speech "
                         "with noise (needs the [voice] extra)")  # fmt: skip
-    p.add_argument("--speech", metavar="DIR", help="--voice: the folder with commands/ and librivox/ "
+    p.add_argument("--early", action="store_true",
+                   help="instead: acting at a pause (audio.act_early) beside waiting for the end of speech, on "
+                        "the recordings (--speech), Piper and espeak-ng commands, with pauses inside them: how "
+                        "often an early action cut a command short (needs the [voice] extra)")  # fmt: skip
+    p.add_argument("--speech", metavar="DIR", help="--voice, --early: the folder with commands/ and librivox/ "
                    "(default: ../shared/data/speech; the README says what goes in it)")
     p.add_argument("--report", metavar="FILE",
                    help="also write an HTML report: the table and per-intent accuracy bars "
@@ -330,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--voice-runs", type=int, default=3, metavar="N",
                    help="--voice: runs per file (default: %(default)s)")
     p.add_argument("--ready", type=int, default=0, metavar="N",
-                   help="also: start the voice service N times, time start to ready, peak memory")  # fmt: skip
+                   help="also: start the voice service N times, time start to ready, peak memory; with --voice "
+                        "WAV ...: also its peak memory after recognising them and speaking a long reply")  # fmt: skip
     p.add_argument("--wyoming", action="store_true",
                    help="also: speech to text over Wyoming beside wyoming-faster-whisper (same audio, same Whisper "
                         "model): latency p50/p95, WER, right commands")  # fmt: skip

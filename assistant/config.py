@@ -286,6 +286,12 @@ class Audio(_Model):
     speculate_ms: int = Field(160, ge=0, le=5000,
                               description="Recognition starts after this much silence, while the end-of-speech "
                                           "silence is still being waited for; 0 waits for the end.")  # fmt: skip
+    act_early: bool = Field(True,
+                            description="Act at the pause of speculate_ms when the words so far are a whole command "
+                                        "(a confident device action, every device said, no word that expects more, "
+                                        "no confirmation needed); a fragment waits for end_silence_ms. Speech that "
+                                        "goes on after an early action is a new utterance. Needs speculate_ms > 0 "
+                                        "and the whisper engine (vosk always waits).")  # fmt: skip
     max_utterance_s: float = Field(12.0, gt=0.5, le=120, description="Longer speech is cut here.")
     level_gate_db: float = Field(15.0, ge=0, le=60,
                                  description="Speech this many dB below the utterance's loudest counts as silence "
@@ -305,6 +311,10 @@ class Asr(_Model):
     grammar: bool = Field(True, description="vosk: try a grammar of registry names and command words first.")
     grammar_min_confidence: float = Field(0.75, ge=0, le=1, description="vosk: below this, open recognition is used.")
     max_no_speech: float = Field(0.6, ge=0, le=1, description="whisper: drop transcripts it thinks are not speech.")
+    window_s: int = Field(15, ge=10, le=30,
+                          description="whisper: seconds of audio encoded per utterance (longer speech: all of it); "
+                                      "30 is whisper's own window, about twice as slow with 60 MB more memory for "
+                                      "a moment. A decoding that repeats itself on the window is redone on 30.")  # fmt: skip
 
 
 class Wake(_Model):

@@ -189,10 +189,12 @@ LONG_REPLY = "Set the kitchen ceiling light and the kitchen counter lights to th
 
 
 def run_service_ready_bench(config_path: Path, model: Path, runs: int,
-                            measured: list[Measured] | None = None) -> int:  # fmt: skip
+                            measured: list[Measured] | None = None, speech: list[Path] | None = None) -> int:  # fmt: skip
     """The voice service as systemd starts it (a subprocess, `audio.input` set, a real mosquitto): time
     from start to `<prefix>/<site>/status` online with every model loaded and warmed, and its peak
-    memory then. This machine has no microphone: the service starts, and keeps retrying to open it."""
+    memory then. This machine has no microphone: the service starts, and keeps retrying to open it.
+    ``speech`` (WAV files): also the service's peak memory after recognising them and voicing the long reply
+    (``tools.voice_memory``, a process of its own with the unit's environment, ``runs`` times)."""
     import subprocess
     import tempfile
     import threading
@@ -252,10 +254,35 @@ def run_service_ready_bench(config_path: Path, model: Path, runs: int,
           f" p50 {statistics.median(spoken_mb):.0f} MB, max {max(spoken_mb):.0f} MB;"
           f" resident then (VmRSS) p50 {statistics.median(resident_mb):.0f} MB")  # fmt: skip
     print(f"environment from {UNIT.name}: {unit_environment() or 'none'}")
+    if speech:
+        _voice_memory(workdir / "config.yaml", speech, runs)
     if measured is not None:
         note = f"asr.engine {engine}, {runs} starts; peak RSS at ready p50 {statistics.median(ready_mb):.0f} MB"
         measured.append(Measured("Voice service start to ready", note, {"start -> status online": ready_ms}))
     return 0
+
+
+def _voice_memory(config: Path, speech: list[Path], runs: int) -> None:
+    """Peak RSS of the service built as `assistant run` builds it, after recognising ``speech`` and voicing
+    the long reply (``tools.voice_memory``), in ``runs`` processes with the unit's environment."""
+    import os
+    import subprocess
+    import sys
+
+    figures: list[dict[str, Any]] = []
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, "-m", "assistant.tools.voice_memory", str(config), *map(str, speech)],
+                              env={**os.environ, **unit_environment()}, capture_output=True, text=True, timeout=300,
+                              check=False)  # fmt: skip
+        if done.returncode != 0:
+            raise AssistantError(f"bench --ready: the voice memory run failed: {done.stderr[-2000:]}")
+        figures.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    peaks = [f["spoken_mb"] for f in figures]
+    print(f"peak RSS after recognising {len(speech)} files and voicing the {len(LONG_REPLY.split())}-word reply"
+          f" ({runs} runs): p50 {statistics.median(peaks):.0f} MB, max {max(peaks):.0f} MB; at ready p50"
+          f" {statistics.median(f['ready_mb'] for f in figures):.0f} MB, after recognising p50"
+          f" {statistics.median(f['recognised_mb'] for f in figures):.0f} MB; resident then (VmRSS) p50"
+          f" {statistics.median(f['resident_mb'] for f in figures):.0f} MB")  # fmt: skip
 
 
 def run_mqtt_bench(config_path: Path, model: Path, commands: int,
@@ -348,7 +375,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
     import numpy as np
     import paho.mqtt.client as paho
 
-    from ..app import load_understanding
+    from ..app import early_judge, load_understanding
     from ..core.events import SpokenCommand
     from ..mqtt import new_client
     from ..service.daemon import Daemon
@@ -385,7 +412,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
         # the shipped path: the microphone's front half (Ears), then the service's bus, session and link
         service = Daemon(service_config, load_understanding(config, base))
         recognizer = load_recognizer(config.asr, service.registry, config.wake.spoken)
-        ears = Ears(config, recognizer, SileroVad())
+        ears = Ears(config, recognizer, SileroVad(), judge=early_judge(config, service))
         load_s = time.perf_counter() - started
         thread = threading.Thread(target=service.run, kwargs={"install_signals": False}, daemon=True)
         thread.start()
@@ -397,6 +424,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
 
             speaker = Speaker(config.tts)  # the replies are synthesised (not played) so memory counts the voice
         e2e: list[float] = []
+        early = 0
         asr_ms: list[float] = []
         rtf: list[float] = []
         silence = np.zeros(16000, dtype=np.int16)  # one second after the last word
@@ -409,22 +437,28 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
                 replies.clear()
                 t0 = time.perf_counter()
                 heard = []
+                commanded: list[tuple[float, Any]] = []  # (when submitted, what was heard)
+
+                def take(new: list[Any]) -> None:
+                    for h in new:
+                        if h.decision.command:
+                            service.submit(SpokenCommand(h.decision.command))  # type: ignore[union-attr]
+                            commanded.append((time.perf_counter(), h))
+                        heard.append(h)
+
                 for chunk in split(samples, 0.0, 512):
                     due = t0 + (chunk.timestamp_ms + chunk.duration_ms) / 1000
                     pause = due - time.perf_counter()
                     if pause > 0:
                         time.sleep(pause)  # real-time pace, as a microphone delivers
-                    for h in ears.feed(chunk):
-                        if h.decision.command:
-                            service.submit(SpokenCommand(h.decision.command))
-                        heard.append(h)
-                for h in ears.finish():
-                    if h.decision.command:
-                        service.submit(SpokenCommand(h.decision.command))
-                    heard.append(h)
-                commanded = [h for h in heard if h.decision.command]
+                    take(ears.feed(chunk))
+                take(ears.finish())
                 if commanded and arrived.wait(5):
-                    e2e.append((arrivals[0] - (t0 + commanded[0].utterance.end_ms / 1000)) * 1000)
+                    # timed from the end of the utterance whose command sent it (not a wake phrase heard before)
+                    before = [h for at, h in commanded if at <= arrivals[0]]
+                    sent = before[-1] if before else commanded[0][1]
+                    e2e.append((arrivals[0] - (t0 + sent.utterance.end_ms / 1000)) * 1000)
+                    early += sent.early
                 time.sleep(0.05)  # the reply follows the device message
                 for text in replies if speaker is not None else []:
                     speaker.synthesize(text)  # type: ignore[union-attr]
@@ -446,6 +480,10 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
     if e2e:
         print(latency_row("end of speech -> device", e2e))
     print(latency_row("recognition per utterance", asr_ms))
+    act = (f"on at a pause of {config.audio.speculate_ms} ms when whole" if config.audio.act_early
+           else "off")  # fmt: skip
+    print(f"acting early ({act}): {early} of {len(e2e)} commands acted on before the"
+          f" {config.audio.end_silence_ms} ms end-of-speech silence")  # fmt: skip
     print(f"recognition real-time factor: p50 {statistics.median(rtf):.3f}")
     if measured is not None:
         pace = f"{len(files)} files x {runs} runs at real-time pace"

@@ -23,6 +23,7 @@ from ..errors import AssistantError
 from ..queues import put_drop_oldest
 from .asr import Recognizer
 from .audio import Microphone, Reopening
+from .memory import give_back
 from .pipeline import STOP_WORDS, Ears
 from .vad import SileroVad
 
@@ -62,6 +63,7 @@ class SpeakerThread:
             finally:
                 if self.queue.empty():
                     self.speaking.clear()
+                give_back()  # what voicing the reply held for a moment
 
 
 class MicrophoneLoop:
@@ -104,12 +106,15 @@ class MicrophoneLoop:
         for chunk in self.source.chunks():
             self.now_ms = chunk.timestamp_ms + chunk.duration_ms
             try:
-                self._hear(chunk)
+                self.hear(chunk)
             except Exception:  # one bad utterance must not end listening for good
                 log.exception("voice: an error while handling the audio at %.0f ms; listening goes on", self.now_ms)
 
-    def _hear(self, chunk: AudioChunk) -> None:
+    def hear(self, chunk: AudioChunk) -> None:
+        """One chunk of the microphone's audio (the thread's body calls it for each)."""
+        heard_any = False
         for heard in self.ears.feed(chunk):
+            heard_any = True
             text, decision = heard.transcript.text, heard.decision
             if self.interrupt is not None and (decision.called or STOP_WORDS.match(text)):
                 self.interrupt()  # "stop" (or a new wake phrase) while a reply is spoken cuts it short
@@ -121,6 +126,8 @@ class MicrophoneLoop:
             if decision.command:
                 self.submit(SpokenCommand(decision.command, received_s=time.monotonic()))
                 self.ears.gate.replied(heard.utterance.emitted_ms)
+        if heard_any:
+            give_back()  # what recognition held for a moment; the commands are handed on already
 
 
 class VoiceFrontDoor:
@@ -148,9 +155,13 @@ class VoiceFrontDoor:
             interrupt=speaker.stop if speaker else None,
             speaking=speaker.speaking.is_set if speaker else (lambda: False),
         )  # fmt: skip
+        give_back()  # what loading and warming the models held for a moment
 
-    def start(self, submit: Callable[[SpokenCommand], None]) -> None:
+    def start(self, submit: Callable[[SpokenCommand], None], judge: Callable[[str], bool] | None = None) -> None:
+        """``judge``: whether a command heard at a pause is whole, to act on at once (``pipeline.EarlyJudge``
+        over the service's understander and registry); None waits for the end of every utterance."""
         self._submit = submit
+        self.loop.ears.judge = judge
         self.loop.start()
 
     def speak(self, text: str) -> None:

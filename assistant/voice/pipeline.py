@@ -5,6 +5,13 @@ the caller (``assistant process`` over files, the daemon over a microphone), so 
 run alone in a test. Latency is measured from the sample where speech ended:
 ``e2e = (emitted_ms - end_ms) + vad + asr + nlu + publish``: the end-of-speech silence waited (audio
 time) plus the compute after it, which is what a live microphone would see.
+
+Acting early (``audio.act_early``): recognition starts at a short pause (``Tentative``, ``speculate_ms``);
+when ``EarlyJudge`` finds the words so far a whole command (``understanding.complete.why_wait``), that
+utterance is heard at once (``Heard.early``) and ended there (``Endpointer.cut``), so it is never acted on
+again; speech that goes on is a new utterance (with the follow-up window a reply opened, "... and the fan
+too" is then a follow-up). A fragment waits for ``end_silence_ms`` as before. Then
+``e2e = (pause emitted_ms - end_ms) + vad + asr + judge + nlu + publish``.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from ..config import Config
 from ..core.messages import Action, AudioChunk, Parse, Transcript, Utterance
 from ..devices import Registry
 from ..session import Session
+from ..understanding.complete import why_wait
+from ..understanding.context import Context
 from ..understanding.parser import Understander
 from .asr import Recognizer
 from .vad import Endpointer, Idle, SileroVad, Tentative
@@ -45,8 +54,10 @@ class Speculation:
         self.recognizer = recognizer
         self._guess: tuple[Utterance, Transcript | None] | None = None
 
-    def tentative(self, utterance: Utterance) -> None:
-        self._guess = (utterance, self.recognizer.transcribe(utterance))
+    def tentative(self, utterance: Utterance) -> Transcript | None:
+        transcript = self.recognizer.transcribe(utterance)
+        self._guess = (utterance, transcript)
+        return transcript
 
     def final(self, utterance: Utterance) -> tuple[Transcript | None, float]:
         guess, self._guess = self._guess, None
@@ -73,6 +84,28 @@ class Heard:
     decision: Decision
     ready_ms: float
     """When the transcript was ready, in ms after the end of speech (see ``Speculation.final``)."""
+    early: bool = False
+    """Heard at a pause, before the end-of-speech silence, as a whole command (``audio.act_early``)."""
+
+
+class EarlyJudge:
+    """Whether the words heard at a pause are a whole command to act on now (``understanding.complete``).
+
+    A pure parse of the text alone (the site's room, no conversation: a follow-up or a pronoun that needs the
+    command before is judged without it, and waits unless it is whole by itself); what is then done is the
+    session's own handling of the same text. ``understander`` and ``registry`` are read at each call (the
+    service swaps them on reload and discovery); parsing is pure, so the microphone thread may call it."""
+
+    def __init__(self, understander: Callable[[], Understander], registry: Callable[[], Registry]) -> None:
+        self.understander = understander
+        self.registry = registry
+
+    def __call__(self, text: str) -> bool:
+        registry = self.registry()
+        reason = why_wait(self.understander().parse(text, registry, Context()), registry)
+        if reason is not None:
+            log.debug("not acting at the pause on %r: %s", text, reason)
+        return reason is None
 
 
 class Ears:
@@ -81,9 +114,13 @@ class Ears:
     Shared by ``VoicePipeline`` (files, `assistant process`) and ``MicrophoneLoop`` (the daemon)."""
 
     def __init__(self, config: Config, recognizer: Recognizer, vad: SileroVad,
-                 on_wake_word: Callable[[float], None] | None = None) -> None:  # fmt: skip
-        """``on_wake_word``: called with the stream time when the openWakeWord detector fires."""
+                 on_wake_word: Callable[[float], None] | None = None,
+                 judge: Callable[[str], bool] | None = None) -> None:  # fmt: skip
+        """``on_wake_word``: called with the stream time when the openWakeWord detector fires.
+        ``judge``: whether a command heard at a pause is whole, to act on at once (``EarlyJudge``); None (or
+        ``audio.act_early`` false) always waits for the end of speech."""
         self.config = config
+        self.judge = judge
         self.recognizer = recognizer
         self.vad = vad
         self.gate = WakeGate(config.wake)
@@ -136,7 +173,7 @@ class Ears:
     def _event(self, event: Utterance | Tentative | Idle) -> Heard | None:
         if isinstance(event, Tentative):
             if not self.streaming:
-                self.speculation.tentative(event.utterance)
+                return self._early(event.utterance, self.speculation.tentative(event.utterance))
             return None
         if isinstance(event, Idle):
             if self.gate.is_open(event.timestamp_ms):
@@ -156,6 +193,27 @@ class Ears:
                  "listening" if decision.woken else "not for me")  # fmt: skip
         return Heard(event, transcript, decision, ready_ms)
 
+    def _early(self, utterance: Utterance, transcript: Transcript | None) -> Heard | None:
+        """The utterance so far, heard now when it is a whole command; else None (the end is waited for)."""
+        if transcript is None or self.judge is None or not self.config.audio.act_early:
+            return None
+        gate = self.gate.copy()  # tried on a copy: a fragment must leave the gate as it was for the whole
+        decision = gate.decide(transcript.text, utterance.start_ms, utterance.end_ms, utterance.emitted_ms)
+        if decision.command is None:
+            return None
+        started = time.perf_counter()
+        whole = self.judge(decision.command)
+        judge_ms = (time.perf_counter() - started) * 1000
+        if not whole:
+            return None
+        self.gate = gate
+        self.endpointer.cut()  # acted on here: never again at the end of the silence
+        self.speculation.reset()
+        ready_ms = utterance.emitted_ms - utterance.end_ms + utterance.vad_ms + transcript.asr_ms + judge_ms
+        log.info("heard %r (command, whole at a pause of %.0f ms: acting now)", transcript.text,
+                 utterance.emitted_ms - utterance.end_ms)  # fmt: skip
+        return Heard(utterance, transcript, decision, ready_ms, early=True)
+
 
 class VoicePipeline:
     """Audio in, one result row per utterance out: what ``assistant process`` prints.
@@ -170,7 +228,8 @@ class VoicePipeline:
         self.registry = registry
         self.recognizer = recognizer
         self.publish = publish
-        self.ears = Ears(config, recognizer, vad)
+        judge = EarlyJudge(lambda: understander, lambda: self.registry) if config.audio.act_early else None
+        self.ears = Ears(config, recognizer, vad, judge=judge)
         self.offset_ms = 0.0
         """Audio time of the files before this one."""
         self.now_ms = 0.0
@@ -221,7 +280,9 @@ class VoicePipeline:
         # end of speech -> transcript ready (the silence waited, recognition overlapping it when speculated),
         # then understanding and publishing
         e2e = heard.ready_ms + timings["nlu"] + timings["publish"]
-        return self._row(utterance, transcript, parse, decision.woken, {**timings, "e2e": e2e})
+        row = self._row(utterance, transcript, parse, decision.woken, {**timings, "e2e": e2e})
+        row["early"] = heard.early
+        return row
 
     @staticmethod
     def _row(utterance: Utterance, transcript: Transcript, parse: Parse, woken: bool,

@@ -21,6 +21,7 @@ from .. import models
 from ..config import Tts
 from ..errors import AssistantError, ModelError
 from ..paths import install_hint
+from .memory import mapped_large_allocations
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,16 @@ class TtsError(AssistantError):
 
 
 def clauses(text: str, max_words: int = 10) -> list[str]:
-    """``text`` cut after commas and semicolons into pieces of at most about ``max_words`` words (a clause
-    longer than that stays whole); short texts come back as they are."""
-    pieces = [p for p in re.split(r"(?<=[,;])\s+", text.strip()) if p]
+    """``text`` cut after commas and semicolons into pieces of at most about ``max_words`` words; a clause
+    longer than that is cut again before its "and"s (where a speaker may pause too), else stays whole. Short
+    texts come back as they are. The voice's memory grows with the length of the piece it is given: about
+    8 MB a word for a moment (`assistant bench --ready`)."""
+    pieces = []
+    for clause in re.split(r"(?<=[,;])\s+", text.strip()):
+        if len(clause.split()) > max_words:
+            pieces += re.split(r"\s+(?=and\b)", clause)
+        elif clause:
+            pieces.append(clause)
     out: list[str] = []
     for piece in pieces:
         if out and len(out[-1].split()) + len(piece.split()) <= max_words:
@@ -46,20 +54,35 @@ class PiperEngine:
     name = "piper"
 
     def __init__(self, voice: str) -> None:
+        import json
+
+        import onnxruntime as ort
         from piper import PiperVoice
+        from piper.config import PiperConfig
 
         path = Path(voice) if voice.endswith(".onnx") else models.locate(f"piper-{voice}") / f"{voice}.onnx"
         if not path.is_file():
             raise ModelError(f"{path}: no such Piper voice")
+        # as PiperVoice.load, with ONNX Runtime's memory arena and memory patterns off: with them, every longer
+        # sentence voiced grows the arena for good (about 70 MB after one long reply, `assistant bench --ready`);
+        # without, what a sentence needs is given back after it, and synthesis is as fast
+        options = ort.SessionOptions()
+        options.enable_cpu_mem_arena = False
+        options.enable_mem_pattern = False
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
         try:
-            self.voice = PiperVoice.load(str(path), config_path=str(path) + ".json")
+            config = PiperConfig.from_dict(json.loads(Path(f"{path}.json").read_text(encoding="utf-8")))
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.voice = PiperVoice(session=session, config=config)
         except Exception as exc:  # onnxruntime and json errors on a bad voice file
             raise ModelError(f"{path}: cannot load the Piper voice ({exc}); run `assistant models verify`") from None
         self.rate_hz = int(self.voice.config.sample_rate)
 
     def synthesize(self, text: str) -> tuple[np.ndarray, int]:
         # a long sentence is voiced a clause at a time: the voice's memory grows with the length it is given
-        parts = [chunk.audio_int16_array for clause in clauses(text) for chunk in self.voice.synthesize(clause)]
+        with mapped_large_allocations():
+            parts = [chunk.audio_int16_array for clause in clauses(text) for chunk in self.voice.synthesize(clause)]
         audio = np.concatenate(parts) if parts else np.zeros(0, np.int16)
         return audio.astype(np.int16).reshape(-1), self.rate_hz
 

@@ -229,6 +229,12 @@ class Endpointer:
             return self._emit(end_ms, truncated=True)
         return None
 
+    def cut(self) -> None:
+        """End the utterance in progress here, emitting nothing: it was acted on at a pause (``Tentative``).
+        Speech that goes on is a new utterance, started as any other (``min_speech_ms``, with its pre-roll)."""
+        if self._in_speech:
+            self._emit(self._framer.next_ms, truncated=False)
+
     def _restart(self, frame: np.ndarray, at_ms: float, end_ms: float) -> None:
         keep = min(self._pre_roll.maxlen or 0, round(RESTART_PRE_ROLL_MS / self.frame_ms))
         before = self._speech[-keep:] if keep else []

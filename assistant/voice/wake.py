@@ -114,6 +114,12 @@ class WakeGate:
         self.fired_ms: list[float] = []
         """openwakeword: where the wake word fired, not yet given to an utterance."""
 
+    def copy(self) -> WakeGate:
+        """A gate in this one's state, to try a decision on without changing this one."""
+        gate = WakeGate(self.settings)
+        gate.open_until_ms, gate.fired_ms = self.open_until_ms, list(self.fired_ms)
+        return gate
+
     def fired(self, at_ms: float) -> None:
         """The wake word was heard at ``at_ms``: listening opens (the wake word may be said alone)."""
         self.fired_ms.append(at_ms)

@@ -11,6 +11,7 @@ import numpy as np
 from ...config import Asr
 from ...core.messages import Transcript, Utterance
 from ...errors import ModelError
+from . import window
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,11 @@ class WhisperRecognizer:
         self._run(np.zeros(8000, np.float32))  # warm-up
 
     def _run(self, audio: np.ndarray) -> tuple[str, float, float]:
+        if self.settings.window_s < 30:  # asr.window_s encoded, not 30 s (window.py); else faster-whisper's own
+            windowed = window.transcribe(self.model, audio, self.prompt, self.settings.beam_size,
+                                         self.settings.language, self.settings.window_s)  # fmt: skip
+            if windowed is not None:
+                return windowed
         segments, _info = self.model.transcribe(
             audio, language=self.settings.language, beam_size=self.settings.beam_size, initial_prompt=self.prompt,
             vad_filter=False, condition_on_previous_text=False, without_timestamps=True, temperature=0.0,
