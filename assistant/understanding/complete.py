@@ -16,7 +16,7 @@ import re
 from ..core.messages import Parse
 from ..devices import Registry
 from .plan import INTENTS
-from .resolve import kind_words, normalise
+from .resolve import kind_words, match_area, normalise
 
 MIN_CONFIDENCE = 0.95
 """The model's probability for each command's intent: early action is for sentences it is sure of (the parser
@@ -69,7 +69,9 @@ def why_wait(parse: Parse, registry: Registry, min_confidence: float = MIN_CONFI
         said = [k for k in _DEVICE_SLOTS if part.slots.get(k)]
         if not said:
             return f"{part.text!r} names no device, room or floor (the site's own room may be said next)"
-        if "name" not in said and not kind_words(part.text)[0]:
+        room_named = "name" in said and match_area(registry, str(part.slots["name"]), fuzzy=False) is not None \
+            and not kind_words(str(part.slots["name"]))[0]  # fmt: skip
+        if ("name" not in said or room_named) and not kind_words(part.text)[0]:
             return f"{part.text!r} names a room but no device in it ('the kitchen' ... 'light')"
         spec = INTENTS.get(part.intent or "")
         if spec is not None and spec.slots and not _VALUE_SAID.search(part.text):
