@@ -38,6 +38,7 @@ from ..core.events import (
     wire_json,
 )
 from ..core.messages import Action, Parse
+from ..devices import Registry
 from ..mqtt import Credentials, MqttLink, Topics
 from ..session import Session, Turn
 from ..systemd import Notifier
@@ -64,6 +65,8 @@ class VoicePort(Protocol):
     def speak(self, text: str) -> None: ...
 
     def listen(self) -> None: ...
+
+    def registry_changed(self, registry: Registry) -> None: ...
 
 
 class RateLimiter:
@@ -356,6 +359,8 @@ class Daemon:
         self.link.unsubscribe(changes.removed)
         self.link.subscribe(changes.added)
         self._publish_devices()
+        if self.voice is not None:  # the home's sentences get its new names
+            self.voice.registry_changed(self.registry)
 
     def _publish_stats(self) -> None:
         """The retained drop counters: at start, on every connect (a broker restart may have lost them), then

@@ -21,6 +21,7 @@ from ..core.messages import Action, AudioChunk, Parse, Transcript, Utterance
 from ..devices import Registry
 from ..session import Session
 from ..understanding.parser import Understander
+from ..understanding.replies import NOT_SURE
 from .asr import Recognizer
 from .vad import Endpointer, Idle, SileroVad, Tentative
 from .wake import Decision, WakeGate, WakeWordDetector
@@ -73,6 +74,8 @@ class Heard:
     decision: Decision
     ready_ms: float
     """When the transcript was ready, in ms after the end of speech (see ``Speculation.final``)."""
+    unsure: bool = False
+    """A command heard, but not surely enough to act on (``Transcript.unsure``): ``decision.command`` is None."""
 
 
 class Ears:
@@ -152,6 +155,10 @@ class Ears:
         if transcript is None:
             return None
         decision = self.gate.decide(transcript.text, event.start_ms, event.end_ms, event.emitted_ms)
+        if transcript.unsure and decision.command:
+            log.info("heard %r, not surely enough to act on it (confidence %.2f)", transcript.text,
+                     transcript.confidence or 0.0)  # fmt: skip
+            return Heard(event, transcript, replace(decision, command=None), ready_ms, unsure=True)
         log.info("heard %r (%s)", transcript.text, "command" if decision.command else
                  "listening" if decision.woken else "not for me")  # fmt: skip
         return Heard(event, transcript, decision, ready_ms)
@@ -202,7 +209,9 @@ class VoicePipeline:
     def handle(self, heard: Heard) -> dict[str, Any]:
         utterance, transcript, decision = heard.utterance, heard.transcript, heard.decision
         timings = {"vad": utterance.vad_ms, "asr": transcript.asr_ms, "nlu": 0.0, "publish": 0.0}
-        if decision.command is None:
+        if heard.unsure:  # the grammar's best sentence won by too little: say so, do nothing
+            parse = Parse(text=transcript.text, intent=None, confidence=0.0, reply=NOT_SURE, outcome="unsure")
+        elif decision.command is None:
             outcome = "listening" if decision.woken else "not_woken"
             parse = Parse(text=transcript.text, intent=None, confidence=0.0, reply="", outcome=outcome)
         else:

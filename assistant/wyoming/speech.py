@@ -58,12 +58,12 @@ class AudioBuffer:
 
 
 def transcribe(recognizer: Recognizer, samples: np.ndarray) -> str:
-    """The text heard in 16 kHz mono int16 ``samples``; "" when nothing was."""
+    """The text heard in 16 kHz mono int16 ``samples``; "" when nothing was, or nothing surely enough to act on."""
     if not len(samples):
         return ""
     end_ms = len(samples) * 1000.0 / RATE_HZ
     transcript = recognizer.transcribe(Utterance(samples, RATE_HZ, 0.0, end_ms, end_ms))
-    return transcript.text.strip() if transcript else ""
+    return transcript.text.strip() if transcript and not transcript.unsure else ""
 
 
 def synthesize(speaker: Speaker, text: str) -> list[Event]:
