@@ -233,12 +233,12 @@ def expand(expr: Any, rules: dict[str, Any], fill: Callable[[str], list[Any]], s
             out.clear()
     rng = random.Random(seed)
     for _ in range(4 * cap):
-        pieces: list[str] = []
+        walked: list[str] = []
         try:
-            _walk(expr, rules, fill, rng, pieces)
+            _walk(expr, rules, fill, rng, walked)
         except Skip:
             continue
-        if (text := _skeleton(pieces)) is not None:
+        if (text := _skeleton(walked)) is not None:
             out.add(text)
         if len(out) >= cap:
             break
@@ -370,7 +370,7 @@ class SentenceSpace:
         for skeleton in self.skeletons:
             n = 1
             for slot in _PLACEHOLDER.findall(skeleton):
-                n *= counts[slot]
+                n *= counts.get(slot, 0)  # a slot this home has no names for: none
             total += n
         return total
 

@@ -40,11 +40,11 @@ MAX_PROMPT_CHARS = 600
 GRAMMAR_PRIOR_NATS = 4.0
 """The log-prior a sentence of the home has over any other word string (nats): a grammar sentence wins
 when whisper gives it no more than this much less log-probability than its own best transcript."""
-MAX_GRAMMAR_CANDIDATES = 8
+MAX_GRAMMAR_CANDIDATES = 6
 """Sentences of the home scored per utterance (with the open hypotheses, one batch)."""
-MARGIN_FRAMES = 100
+MARGIN_FRAMES = 50
 """Encoder frames (20 ms each) kept past the end of the audio for scoring: the decoder reads 30 s of
-encoding, most of it padding; the candidates rank alike on the speech and 2 s after it, at a tenth of the cost."""
+encoding, most of it padding; the candidates rank alike on the speech and 1 s after it, at a tenth of the cost."""
 
 
 @dataclass(frozen=True)
