@@ -69,6 +69,8 @@ POLITE = re.compile(r"^((?:(?:hey|ok|okay|so) )?(?:(?:(?:can|could|would|will) y
                     r"i'd like you to|i need you to|go ahead and) )*)(.*?)((?: (?:please|for me|now|thanks|thank you))*)$")
 """Politeness around a command ("could you please ... for me"): the templates' ways of saying it are too many
 to expand, so skeletons are kept without it and what was heard is put back around the sentence found."""
+_FILLER = frozenset({"the", "a", "an", "my", "our", "please", "all", "now", "for", "me", "could", "can", "would",
+                     "you", "will", "hey", "ok", "okay"})  # fmt: skip
 _PLACEHOLDER = re.compile(r"\{(name|area|floor|color|value)\}")
 _KEYS = {"{name}": "#N", "{area}": "#A", "{floor}": "#F", "{color}": "#C", "{value}": "#V"}
 
@@ -92,7 +94,17 @@ class Candidate:
 
     @property
     def meaning(self) -> tuple[str, tuple[str, ...]]:
-        return self.intent, self.values
+        """(Home Assistant intent, slot values): two sentences with the same do the same."""
+        from ...understanding.schema import public_intent
+
+        return public_intent(self.intent) or self.intent, self.values
+
+    @property
+    def gist(self) -> tuple[str, str]:
+        """(Home Assistant intent, the words without articles, politeness and plural s): "turn on the office
+        fans" and "turn on office fan" do the same, though one names an area and the other a device."""
+        words = [w.removesuffix("s") for w in self.text.split() if w not in _FILLER]
+        return self.meaning[0], " ".join(words)
 
 
 def normal(text: str) -> str:
@@ -109,6 +121,14 @@ def sound(text: str) -> str:
     import jellyfish
 
     return " ".join(_KEYS.get(w) or jellyfish.metaphone(w) or w for w in text.split())
+
+
+def similarity(a: str, b: str) -> float:
+    """0..1: how alike two normalised texts are spelled or sound (rapidfuzz ratio of the words or of their
+    metaphone keys, whichever is higher)."""
+    from rapidfuzz import fuzz
+
+    return max(fuzz.ratio(a, b), fuzz.ratio(sound(a), sound(b))) / 100
 
 
 # -- building ---------------------------------------------------------------------------------------

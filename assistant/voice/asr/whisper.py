@@ -7,7 +7,8 @@ teacher-forced, in one batch (CTranslate2's ``align``: the probability of each t
 the tokens before it). All candidates are scored in one written form (lower case words, first letter
 capitalised, a full stop), so only the words count. Sentences of the home get a prior of
 ``GRAMMAR_PRIOR_NATS`` (the home is where these sentences are said); the probabilities of the candidates
-are pooled by meaning (intent and slot values: "turn on the lamp" and "switch on the lamp" are one),
+are pooled by meaning (the same intent and slot values, or the same words but for articles and plurals:
+"turn on the lamp" and "switch on the lamp" are one),
 and the best meaning's share is the confidence. The grammar's sentence is taken when its meaning is the
 most probable one, else the open transcript; below ``asr.grammar_min_confidence`` the transcript is
 ``unsure`` and is never acted on. Out-of-vocabulary speech loses to the open transcript, which the
@@ -32,7 +33,7 @@ from ...config import Asr
 from ...core.messages import Transcript, Utterance
 from ...devices import Registry
 from ...errors import ModelError
-from .grammar import Candidate, SentenceSpace, normal
+from .grammar import Candidate, SentenceSpace, normal, similarity
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,10 @@ GRAMMAR_PRIOR_NATS = 4.0
 when whisper gives it no more than this much less log-probability than its own best transcript."""
 MAX_GRAMMAR_CANDIDATES = 6
 """Sentences of the home scored per utterance (with the open hypotheses, one batch)."""
+MIN_SIMILARITY = 0.75
+"""A sentence of the home is a candidate only when it is spelled or sounds at least this much like what was
+heard (rapidfuzz ratio of the words or of their metaphone keys): a near miss, not another sentence altogether
+(out-of-vocabulary speech has no near sentence, and must not win one by the scorer's whim)."""
 MARGIN_FRAMES = 50
 """Encoder frames (20 ms each) kept past the end of the audio for scoring: the decoder reads 30 s of
 encoding, most of it padding; the candidates rank alike on the speech and 1 s after it, at a tenth of the cost."""
@@ -190,7 +195,10 @@ class WhisperRecognizer:
         found: dict[str, tuple[str, Candidate]] = {}
         for hypothesis in hypotheses:
             wake, rest = self._wake(hypothesis)
+            heard = normal(rest)
             for candidate in self.space.nearest(rest):
+                if similarity(heard, candidate.text) < MIN_SIMILARITY:
+                    continue
                 whole = f"{wake} {candidate.text}".strip()
                 if whole not in found or found[whole][1].score < candidate.score:
                     found[whole] = (wake, candidate)
@@ -218,17 +226,28 @@ class WhisperRecognizer:
         None when an open hypothesis is the most probable meaning."""
         weights = [s.logprob + (GRAMMAR_PRIOR_NATS if s.candidate is not None else 0.0) for s in scored]
         top = max(weights)
-        shares: dict[Any, float] = {}
-        for i, (s, w) in enumerate(zip(scored, weights, strict=True)):
-            key = s.candidate.meaning if s.candidate is not None else ("open", i)
-            shares[key] = shares.get(key, 0.0) + math.exp(w - top)
+        group = list(range(len(scored)))  # candidates that do the same: one meaning (same intent and values or gist)
+
+        def root(i: int) -> int:
+            while group[i] != i:
+                i = group[i]
+            return i
+
+        for i, a in enumerate(scored):
+            for j in range(i):
+                b = scored[j].candidate
+                if a.candidate is not None and b is not None and (
+                        a.candidate.meaning == b.meaning or a.candidate.gist == b.gist):  # fmt: skip
+                    group[root(i)] = root(j)
+        shares: dict[int, float] = {}
+        for i, w in enumerate(weights):
+            shares[root(i)] = shares.get(root(i), 0.0) + math.exp(w - top)
         total = sum(shares.values())
         meaning = max(shares, key=lambda k: shares[k])
-        if meaning[0] == "open":
+        if scored[meaning].candidate is None:
             log.debug("grammar: the open transcript stands: %s", [(s.text, round(s.logprob, 2)) for s in scored])
             return None
         confidence = shares[meaning] / total
-        best = max((s for s in scored if s.candidate is not None and s.candidate.meaning == meaning),
-                   key=lambda s: s.logprob)  # fmt: skip
+        best = max((s for i, s in enumerate(scored) if root(i) == meaning), key=lambda s: s.logprob)
         log.debug("grammar: %r (%.2f): %s", best.text, confidence, [(s.text, round(s.logprob, 2)) for s in scored])
         return best.text, confidence, confidence < self.settings.grammar_min_confidence
