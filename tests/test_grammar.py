@@ -174,3 +174,27 @@ def test_an_unsure_transcript_is_shown_and_never_acted_on(piper, config, underst
     rows = list(pipe.run(split(piper("Turn on the desk lamp."))))
     assert rows and published == []
     assert [(r["outcome"], r["actions"], r["transcript"]) for r in rows] == [("unsure", [], "Turn on the desk lamp.")]
+
+
+def test_vosk_decodes_with_the_words_of_the_same_sentence_space():
+    """Vosk keeps its grammar path; its words come from the sentence space, and follow the registry."""
+    import json
+
+    from assistant import models
+
+    if importlib.util.find_spec("vosk") is None:
+        pytest.skip("vosk not installed")
+    from assistant.voice.asr.grammar import SentenceSpace
+    from assistant.voice.asr.vosk import VoskRecognizer
+
+    korean = models.locate("vosk-model-small-ko-0.22")  # the test model: it knows Korean words only
+    lamp = "  - {id: light.lamp, name: 거실 불, area: Kitchen, domain: light, protocol: tasmota, topic: l}\n"
+    space = SentenceSpace.build(Registry.from_config(small_config(lamp)))
+    assert {"거실", "불"} <= space.vocabulary()
+    recognizer = VoskRecognizer(Asr(engine="vosk"), korean, [], space)
+    assert recognizer.grammar_json is not None
+    assert {"거실", "불"} <= set(json.loads(recognizer.grammar_json))
+    recognizer.use_registry(Registry.from_config(small_config(
+        lamp.replace("거실 불", "침실 불").replace("light.lamp", "light.bed"))))  # fmt: skip
+    words = set(json.loads(recognizer.grammar_json or "[]"))
+    assert "침실" in words and "거실" not in words

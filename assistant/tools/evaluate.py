@@ -567,7 +567,7 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
     for condition, scores in totals.items():
         cells = "".join(f"{scores[m].edits / max(1, scores[m].words):>7.3f}{100 * scores[m].ok / max(1, scores[m].n):>8.1f}%"
                         f"{scores[m].unsure:>7}{f'{scores[m].oov_acted}/{scores[m].oov}':>6}" for m in MODES)  # fmt: skip
-        print(f"{condition + ' (shared, piper, espeak-ng)':<40}{cells}")
+        print(f"{condition + (' (shared, piper, espeak-ng)' if condition == 'clean' else ' (piper, espeak-ng)'):<40}{cells}")
     if grammar_ms:
         print(f"\ngrammar step (look-up and scoring), added per utterance: median {np.median(grammar_ms):.1f} ms, "
               f"p95 {np.percentile(grammar_ms, 95):.1f} ms over {len(grammar_ms)} utterances")  # fmt: skip

@@ -60,6 +60,9 @@ LITERAL_LISTS: dict[str, tuple[str, ...]] = {
     "position_word": ("halfway", "half way", "fully", "all the way"),
 }
 """Own lists of a few fixed words, expanded in place."""
+VALUE_WORDS = {"percentage": ("low", "medium", "high", "full speed", "max"), "fan_speed": ("low", "medium", "high"),
+               "brightness": ("max", "maximum", "full"), "volume": ("max", "maximum")}
+"""Values said in words, beside numbers."""
 SLOT = {"area": "{area}", "floor": "{floor}", "floor_n": "{floor}", "color": "{color}"}
 COLOURS = ("white", "black", "red", "orange", "yellow", "green", "blue", "purple", "brown", "pink", "turquoise",
            "warm white", "cool white", "cyan", "magenta", "violet", "gold", "lime", "teal")  # fmt: skip
@@ -270,7 +273,7 @@ def _value(name: str) -> list[Any]:
     if name in NAME_LISTS:
         return ["{name}"]
     if name in VALUE_LISTS:
-        return ["{value}"]
+        return ["{value}", *VALUE_WORDS.get(name, ())]
     if name in STEP_LISTS:
         return ["by {value}"]
     if name in SLOT:
@@ -449,7 +452,7 @@ class SentenceSpace:
                 out.append(variant)
         return out
 
-    def nearest(self, heard: str, limit: int = 8, per_variant: int = 12) -> list[Candidate]:
+    def nearest(self, heard: str, limit: int = 8, per_variant: int = 8) -> list[Candidate]:
         """Up to ``limit`` sentences of the home nearest to ``heard``, best first."""
         from rapidfuzz import fuzz, process
 

@@ -47,9 +47,9 @@ MIN_SIMILARITY = 0.75
 """A sentence of the home is a candidate only when it is spelled or sounds at least this much like what was
 heard (rapidfuzz ratio of the words or of their metaphone keys): a near miss, not another sentence altogether
 (out-of-vocabulary speech has no near sentence, and must not win one by the scorer's whim)."""
-MARGIN_FRAMES = 50
+MARGIN_FRAMES = 25
 """Encoder frames (20 ms each) kept past the end of the audio for scoring: the decoder reads 30 s of
-encoding, most of it padding; the candidates rank alike on the speech and 1 s after it, at a tenth of the cost."""
+encoding, most of it padding; the candidates rank alike on the speech and half a second after it, at a tenth of the cost."""
 
 
 @dataclass(frozen=True)
