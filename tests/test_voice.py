@@ -473,9 +473,6 @@ def test_daemon_say_and_listen_reach_the_voice_brick(config, understander):
         def listen(self) -> None:
             opened.append(True)
 
-        def registry_changed(self, registry) -> None:
-            pass
-
     daemon = Daemon(config, understander, voice=Voice())
     daemon.handle(daemon.router.event_for(daemon.topics.say, "Dinner is ready".encode()))
     daemon.handle(daemon.router.event_for(daemon.topics.listen, b""))

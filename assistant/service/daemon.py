@@ -66,8 +66,6 @@ class VoicePort(Protocol):
 
     def listen(self) -> None: ...
 
-    def registry_changed(self, registry: Registry) -> None: ...
-
 
 class RateLimiter:
     """Token buckets, refilled continuously: ``per_minute`` commands per source and ``total_per_minute``
@@ -116,6 +114,9 @@ class Daemon:
     announcers: list[Callable[[TimerFinished, str], None]] = field(default_factory=list)
     """Edges told of each timer that finishes and its spoken text, so the one that set it (a Wyoming
     satellite) can say so; called on the main thread, each must only hand it over, never block."""
+    registry_listeners: list[Callable[[Registry], None]] = field(default_factory=list)
+    """Told of each new registry (devices discovered or gone, a reload): the speech recognisers, whose
+    sentence space holds the home's names. Called on the main thread; each only swaps what it holds."""
 
     def __post_init__(self) -> None:
         self.topics = Topics.of(self.config.mqtt, self.config.site.id)
@@ -359,8 +360,8 @@ class Daemon:
         self.link.unsubscribe(changes.removed)
         self.link.subscribe(changes.added)
         self._publish_devices()
-        if self.voice is not None:  # the home's sentences get its new names
-            self.voice.registry_changed(self.registry)
+        for listener in self.registry_listeners:  # the home's sentences get its new names
+            listener(self.registry)
 
     def _publish_stats(self) -> None:
         """The retained drop counters: at start, on every connect (a broker restart may have lost them), then

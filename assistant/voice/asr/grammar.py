@@ -26,6 +26,7 @@ import logging
 import random
 import re
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from math import factorial
@@ -301,7 +302,8 @@ def template_skeletons(cap: int = PER_TEMPLATE) -> list[tuple[str, str]]:
     rules = {k: parse_sentence(v) for k, v in (doc.get("rules") or {}).items()}
     for intent, spec in doc["intents"].items():
         for i, template in enumerate(spec["templates"]):
-            for text in expand(parse_sentence(template).expression, rules, _value, hash((intent, i)) & 0xFFFF, cap):
+            seed = zlib.crc32(f"{intent}:{i}".encode())  # the same sample in every process (str hashes are not)
+            for text in sorted(expand(parse_sentence(template).expression, rules, _value, seed, cap)):
                 out.setdefault(text, intent)
     data = home_assistant_intents.get_intents("en")
     if data is None:
@@ -322,7 +324,8 @@ def template_skeletons(cap: int = PER_TEMPLATE) -> list[tuple[str, str]]:
         for d, data_block in enumerate(intent.data):
             block_rules = {**intents.expansion_rules, **data_block.expansion_rules}
             for s, sentence in enumerate(data_block.sentences):
-                for text in expand(sentence.expression, block_rules, ha_value, (d * 1000 + s) & 0xFFFF, cap):
+                seed = zlib.crc32(f"{name}:{d}:{s}".encode())
+                for text in sorted(expand(sentence.expression, block_rules, ha_value, seed, cap)):
                     out.setdefault(text, name)
     return list(out.items())
 
