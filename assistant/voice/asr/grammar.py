@@ -4,7 +4,7 @@ sentences nearest to what the recogniser heard.
 The space is the intent templates (Home Assistant's, from ``home-assistant-intents``, and the project's
 own, ``assistant/train/templates/intents.yaml``; hassil syntax) expanded into *skeletons*: the words of a
 sentence with its slots left open (``turn on the {name} in the {area}``). Full expansion is not possible
-(tens of millions of skeletons before any name is filled in), so each template gives at most
+(over eleven million skeletons before any name is filled in), so each template gives at most
 ``PER_TEMPLATE`` of them: every one when it has no more, else a fixed-seed sample of its paths. Skeletons
 do not depend on the home; the slot values do (device, area and floor names and aliases, colours),
 and they are filled in lazily, per utterance, from the spans of what was heard that sound like them.

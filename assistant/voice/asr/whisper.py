@@ -8,9 +8,9 @@ the tokens before it). All candidates are scored in one written form (lower case
 capitalised, a full stop), so only the words count. Sentences of the home get a prior of
 ``GRAMMAR_PRIOR_NATS`` (the home is where these sentences are said); the probabilities of the candidates
 are pooled by meaning (the same intent and slot values, or the same words but for articles and plurals:
-"turn on the lamp" and "switch on the lamp" are one),
-and the best meaning's share is the confidence. The grammar's sentence is taken when its meaning is the
-most probable one, else the open transcript; below ``asr.grammar_min_confidence`` the transcript is
+"turn on the lamp" and "switch on the lamp" are one), and the best meaning's share is the confidence. The
+grammar's sentence (in that form, without the full stop) is taken when its meaning is the most probable
+one, else the open transcript; below ``asr.grammar_min_confidence`` the transcript is
 ``unsure`` and is never acted on. Out-of-vocabulary speech loses to the open transcript, which the
 understanding rejects as before.
 
@@ -47,6 +47,9 @@ MIN_SIMILARITY = 0.75
 """A sentence of the home is a candidate only when it is spelled or sounds at least this much like what was
 heard (rapidfuzz ratio of the words or of their metaphone keys): a near miss, not another sentence altogether
 (out-of-vocabulary speech has no near sentence, and must not win one by the scorer's whim)."""
+MIN_WORDS_KEPT = 0.75
+"""...and keeps at least this share of the words heard: scored teacher-forced, a shorter sentence is more
+probable, and the half of what was said that it drops would be lost ("turn on the lamp, and what time is it")."""
 MARGIN_FRAMES = 25
 """Encoder frames (20 ms each) kept past the end of the audio for scoring: the decoder reads 30 s of
 encoding, most of it padding; the candidates rank alike on the speech and half a second after it, at a tenth of the cost."""
@@ -197,7 +200,8 @@ class WhisperRecognizer:
             wake, rest = self._wake(hypothesis)
             heard = normal(rest)
             for candidate in self.space.nearest(rest):
-                if similarity(heard, candidate.text) < MIN_SIMILARITY:
+                if similarity(heard, candidate.text) < MIN_SIMILARITY or \
+                        len(candidate.text.split()) < MIN_WORDS_KEPT * len(heard.split()):
                     continue
                 whole = f"{wake} {candidate.text}".strip()
                 if whole not in found or found[whole][1].score < candidate.score:
@@ -250,4 +254,4 @@ class WhisperRecognizer:
         confidence = shares[meaning] / total
         best = max((s for i, s in enumerate(scored) if root(i) == meaning), key=lambda s: s.logprob)
         log.debug("grammar: %r (%.2f): %s", best.text, confidence, [(s.text, round(s.logprob, 2)) for s in scored])
-        return best.text, confidence, confidence < self.settings.grammar_min_confidence
+        return best.text.removesuffix("."), confidence, confidence < self.settings.grammar_min_confidence
