@@ -116,8 +116,12 @@ def run(config, understander, registry, recognizer, samples) -> list[dict]:
 def test_grammar_first_fixes_what_open_recognition_mishears(piper, recognizers, config, understander, registry):
     # whisper tiny.en hears Piper's "Turn off" as "Pernoff": open recognition does not act on it
     samples = piper("Turn off the kitchen ceiling light.")
-    heard = recognizers[False].transcribe(Utterance(samples, 16000, 0.0, len(samples) / 16, len(samples) / 16))
+    utterance = Utterance(samples, 16000, 0.0, len(samples) / 16, len(samples) / 16)
+    heard = recognizers[False].transcribe(utterance)
     assert heard is not None and "pernoff" in heard.text.lower() and not heard.grammar
+    fixed = recognizers[True].transcribe(utterance)  # the open transcript travels with the grammar's sentence
+    assert fixed is not None and fixed.grammar and fixed.text == "Turn off the kitchen ceiling light"
+    assert fixed.open_text == heard.text and not fixed.unsure
     rows = run(config, understander, registry, recognizers[False], samples)
     assert not any(r["intent"] == "HassTurnOff" and r["targets"] == ["light.kitchen_ceiling"] for r in rows)
     # grammar first: the home's sentence, scored on the same audio, wins it

@@ -134,3 +134,5 @@ class Transcript:
     unsure: bool = False
     """True when the grammar's sentence won by too little (``asr.grammar_min_confidence``): it is shown,
     never acted on."""
+    open_text: str | None = None
+    """The open transcript, when the grammar's sentence was taken instead (what ``asr.grammar: false`` gives)."""

@@ -140,7 +140,7 @@ class WhisperRecognizer:
         if chosen is not None:
             grammar_text, confidence, unsure = chosen
             return Transcript(grammar_text, self.engine, utterance.start_ms, utterance.end_ms, round(confidence, 4),
-                              round(asr_ms, 3), grammar=True, unsure=unsure)  # fmt: skip
+                              round(asr_ms, 3), grammar=True, unsure=unsure, open_text=text)  # fmt: skip
         return Transcript(text, self.engine, utterance.start_ms, utterance.end_ms, round(float(np.exp(logprob)), 4),
                           round(asr_ms, 3))  # fmt: skip
 
