@@ -74,6 +74,8 @@ def build_service(config_path: Path | None, config: Config, base: Path) -> tuple
         voice = VoiceFrontDoor(config)
     daemon = Daemon(config, understander, config_path=config_path, credentials=Credentials.from_environment(),
                     notifier=notifier, load_understander=load_understanding, voice=voice)  # fmt: skip
+    if voice is not None:
+        daemon.registry_listeners.append(voice.registry_changed)
     return daemon, voice
 
 
@@ -130,6 +132,8 @@ def run_service(config_path: Path, config: Config, base: Path, reload_asked: thr
     if wyoming is not None:
         daemon.announcers.append(wyoming.timer_finished)
         daemon.timer_watchers.append(wyoming.timer_changed)
+        if wyoming.recognizer is not None:
+            daemon.registry_listeners.append(wyoming.recognizer.use_registry)
         wyoming.start()
     try:
         return daemon.run()

@@ -306,10 +306,16 @@ class Asr(_Model):
     model: str | None = Field(None, description="A model id (`assistant models list`) or a folder; default per engine.")
     language: str = Field("en", min_length=2, max_length=8)
     threads: int = Field(2, ge=1, le=16, description="CPU threads for recognition.")
-    beam_size: int = Field(1, ge=1, le=10, description="whisper: 1 is greedy and fastest.")
+    beam_size: int = Field(1, ge=1, le=10, description="whisper: 1 is greedy and fastest; grammar first starts "
+                                                       "from this many hypotheses (the n-best).")  # fmt: skip
     bias: bool = Field(True, description="Bias recognition toward the registry's device and area names.")
-    grammar: bool = Field(True, description="vosk: try a grammar of registry names and command words first.")
-    grammar_min_confidence: float = Field(0.75, ge=0, le=1, description="vosk: below this, open recognition is used.")
+    grammar: bool = Field(True, description="Grammar first: the home's sentences (intent templates with its names) "
+                                            "before open recognition. whisper: the nearest sentences are scored on "
+                                            "the audio beside the open transcript; vosk: a grammar of their words.")  # fmt: skip
+    grammar_min_confidence: float = Field(0.75, ge=0, le=1,
+                                          description="vosk: below this word confidence, open recognition is used; "
+                                                      "whisper: a grammar sentence whose meaning has less than this "
+                                                      "share of the probability is `unsure`, never acted on.")  # fmt: skip
     max_no_speech: float = Field(0.6, ge=0, le=1, description="whisper: drop transcripts it thinks are not speech.")
     window_s: int = Field(15, ge=10, le=30,
                           description="whisper: seconds of audio encoded per utterance (longer speech: all of it); "

@@ -130,4 +130,9 @@ class Transcript:
     asr_ms: float = 0.0
     """Compute time after the utterance was complete (streaming engines did most work before)."""
     grammar: bool = False
-    """True when a closed grammar produced the text (vosk grammar-first)."""
+    """True when a closed grammar produced the text (grammar-first: the home's sentences)."""
+    unsure: bool = False
+    """True when the grammar's sentence won by too little (``asr.grammar_min_confidence``): it is shown,
+    never acted on."""
+    open_text: str | None = None
+    """The open transcript, when the grammar's sentence was taken instead (what ``asr.grammar: false`` gives)."""

@@ -39,6 +39,7 @@ from ..core.events import (
     wire_json,
 )
 from ..core.messages import Action, Parse
+from ..devices import Registry
 from ..mqtt import Credentials, MqttLink, Topics
 from ..session import Session, Turn
 from ..systemd import Notifier
@@ -117,6 +118,9 @@ class Daemon:
     timer_watchers: list[Callable[[TimerChanged], None]] = field(default_factory=list)
     """Edges told of each timer a command starts, changes or cancels (before its reply), so the satellite
     that set it can show it; called on the main thread, each must only hand it over, never block."""
+    registry_listeners: list[Callable[[Registry], None]] = field(default_factory=list)
+    """Told of each new registry (devices discovered or gone, a reload): the speech recognisers, whose
+    sentence space holds the home's names. Called on the main thread; each only swaps what it holds."""
 
     def __post_init__(self) -> None:
         self.topics = Topics.of(self.config.mqtt, self.config.site.id)
@@ -364,6 +368,8 @@ class Daemon:
         self.link.unsubscribe(changes.removed)
         self.link.subscribe(changes.added)
         self._publish_devices()
+        for listener in self.registry_listeners:  # the home's sentences get its new names
+            listener(self.registry)
 
     def _publish_stats(self) -> None:
         """The retained drop counters: at start, on every connect (a broker restart may have lost them), then

@@ -368,16 +368,64 @@ def speech_files(folder: Path) -> list[Path]:
     return [folder / "commands" / f"{stem}.wav" for stem in SHARED_COMMANDS] + [transcripts, *wavs]
 
 
+ESPEAK_VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp+f2", "en-029+m3", "en-us-nyc+f4",
+                 "en-gb-x-gbclan+klatt", "en-gb-x-gbcwmd+m7")  # fmt: skip
+"""espeak-ng voices and variants (``voice+variant``) that speak the commands, beside the Piper voice."""
+# More commands, for the espeak-ng voices: (text, intent, targets).
+MORE_COMMANDS = [
+    ("cancel the timer", "HassCancelTimer", []),
+    ("turn off the bedside lamp", "HassTurnOff", ["light.bedside_lamp"]),
+    ("set the living room lamp to fifty percent", "HassLightSet", ["light.living_room_lamp"]),
+    ("lock the front door", "HassTurnOn", ["lock.front_door"]),
+    ("turn on the garden lights", "HassTurnOn", ["light.garden_lights"]),
+    ("set the thermostat to twenty degrees", "HassClimateSetTemperature", ["climate.living_room_thermostat"]),
+    ("what's the temperature in the bedroom", "HassClimateGetTemperature", ["climate.bedroom_radiator"]),
+    ("turn up the volume on the kitchen speaker", "HassSetVolumeRelative", ["media_player.kitchen_speaker"]),
+    ("turn off the living room tv", "HassTurnOff", ["media_player.living_room_tv"]),
+    ("start the vacuum", "HassVacuumStart", ["vacuum.robot"]),
+]
+# Out of vocabulary: said to the assistant, none of it a command of this home; it must do nothing.
+OUT_OF_VOCABULARY = ["what's the weather like in paris", "tell me a joke about cats", "call my mother tomorrow",
+                     "how tall is mount everest"]  # fmt: skip
+MODES = ("grammar", "open")
+"""The columns of ``eval --voice``: grammar first (``asr.grammar: true``) and open recognition."""
+
+
+@dataclass
+class VoiceScore:
+    """One condition, one mode: word errors and commands done right."""
+
+    edits: int = 0
+    words: int = 0
+    ok: int = 0
+    n: int = 0
+    unsure: int = 0
+    """Commands heard but not surely enough to act on (the grammar's sentence won by too little)."""
+    oov_acted: int = 0
+    oov: int = 0
+
+    def add(self, other: VoiceScore) -> None:
+        for key in vars(self):
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+
+    def cells(self) -> str:
+        wer = f"{self.edits / max(1, self.words):.3f}" if self.words else "-"
+        commands = f"{self.ok}/{self.n}" if self.n else "-"
+        oov = f"{self.oov_acted}/{self.oov}" if self.oov else "-"
+        return f"{wer:>7}{commands:>9}{self.unsure:>7}{oov:>6}"
+
+
 def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[float, ...] = (20, 10, 5),
                    speech: Path = SHARED_SPEECH) -> int:  # fmt: skip
-    """Word error rate and command success (right intent and targets) on the shared recordings (in
-    ``speech``) and on commands spoken by the Piper voice, clean and with noise at each SNR: white, a
-    synthetic kitchen, and background talk (babble, from the LibriVox readings)."""
+    """Word error rate and command success (right intent and targets), grammar first beside open recognition,
+    on the shared recordings (in ``speech``), on commands spoken by the Piper voice (clean and with noise at
+    each SNR: white, a synthetic kitchen, and background talk from the LibriVox readings), and by
+    espeak-ng's voices (clean and kitchen noise at 10 dB), with out-of-vocabulary sentences that must do nothing."""
     import numpy as np
 
     from ..config import Tts
     from ..voice.audio import read_wav, split, to_mono_16k
-    from ..voice.tts import Speaker
+    from ..voice.tts import EspeakEngine, Speaker
 
     missing = [p for p in speech_files(speech) if not p.is_file()]
     if missing:  # before any model is loaded
@@ -385,44 +433,79 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
         raise AssistantError(f"eval --voice: {len(missing)} files missing from {speech} ({shown}); "
                              "README, 'Evaluating the voice pipeline', says which and where they come from, "
                              "and --speech DIR points at another folder")  # fmt: skip
-    pipeline = load_voice(config, base)
+    pipelines = {mode: load_voice(config.model_copy(update={"asr": config.asr.model_copy(
+        update={"grammar": mode == "grammar"})}), base) for mode in MODES}  # fmt: skip
+    recognizer = pipelines["grammar"].recognizer
+    grammar_ms: list[float] = []
+    transcribe = recognizer.transcribe
 
-    def run(samples: Any) -> list[dict[str, Any]]:
+    def timed(utterance: Any) -> Any:
+        transcript = transcribe(utterance)
+        if getattr(recognizer, "last_grammar_ms", 0.0):
+            grammar_ms.append(recognizer.last_grammar_ms)
+        return transcript
+
+    recognizer.transcribe = timed
+
+    def run(mode: str, samples: Any) -> list[dict[str, Any]]:
+        pipeline = pipelines[mode]
         pipeline.reset()
         return list(pipeline.run(split(samples)))
 
-    def table(title: str, items: Any,
-              spans: list[tuple[float, float]] | None = None) -> None:  # fmt: skip
-        """``spans``: where each item's command lies (ms); else the command is the last utterance."""
-        edits = words = ok = 0
-        for i, (command, samples, intent, targets) in enumerate(items):
-            rows = run(samples)
-            if spans is not None:  # what was heard over the command (background talk elsewhere is not it)
-                start, end = spans[i]
-                rows = [r for r in rows if r["start_ms"] < end and r["end_ms"] > start]
-            heard = " ".join(r["transcript"] for r in rows) if spans is not None else (
-                rows[-1]["transcript"] if rows else "")  # fmt: skip
-            e, n = word_errors(command, heard)
-            edits, words = edits + e, words + n
-            ok += any(r["intent"] == intent and sorted(r["targets"]) == sorted(targets) for r in rows)
-        print(f"{title:<38}{edits / max(1, words):>8.3f}{f'{ok}/{len(items)}':>12}   ({edits}/{words} words)")
+    def score(items: Any, spans: list[tuple[float, float]] | None = None) -> dict[str, VoiceScore]:
+        """``items``: (text, samples, intent or None for out of vocabulary, targets). ``spans``: where each
+        item's command lies (ms); else the command is the last utterance."""
+        out = {mode: VoiceScore() for mode in MODES}
+        for mode in MODES:
+            result = out[mode]
+            for i, (command, samples, intent, targets) in enumerate(items):
+                rows = run(mode, samples)
+                if spans is not None:  # what was heard over the command (background talk elsewhere is not it)
+                    start, end = spans[i]
+                    rows = [r for r in rows if r["start_ms"] < end and r["end_ms"] > start]
+                if intent is None:
+                    result.oov += 1
+                    result.oov_acted += any(r["actions"] or r["outcome"] == "confirm" for r in rows)
+                    continue
+                heard = " ".join(r["transcript"] for r in rows) if spans is not None else (
+                    rows[-1]["transcript"] if rows else "")  # fmt: skip
+                e, n = word_errors(command, heard)
+                result.edits, result.words, result.n = result.edits + e, result.words + n, result.n + 1
+                result.ok += any(r["intent"] == intent and sorted(r["targets"]) == sorted(targets) for r in rows)
+                result.unsure += any(r["outcome"] == "unsure" for r in rows)
+        return out
 
-    print(f"voice: {pipeline.recognizer.engine} recognition; WER on the command words, success = right intent"
-          " and targets")  # fmt: skip
-    print(f"{'audio':<38}{'WER':>8}{'commands':>12}")
+    def show(title: str, scores: dict[str, VoiceScore]) -> None:
+        print(f"{title:<40}" + "".join(scores[mode].cells() for mode in MODES))
+
+    print(f"voice: {recognizer.engine} recognition, grammar first beside open; WER on the command words, "
+          "commands = right intent and targets, unsure = heard but not acted on, oov = out-of-vocabulary "
+          "sentences acted on")  # fmt: skip
+    print(f"{'':<40}" + "".join(f"{'-- ' + mode + ' ':-<29}" for mode in MODES))
+    print(f"{'audio':<40}" + f"{'WER':>7}{'commands':>9}{'unsure':>7}{'oov':>6}" * len(MODES))
+    totals: dict[str, dict[str, VoiceScore]] = {}
+
+    def tally(condition: str, scores: dict[str, VoiceScore]) -> None:
+        into = totals.setdefault(condition, {mode: VoiceScore() for mode in MODES})
+        for mode in MODES:
+            into[mode].add(scores[mode])
+
     lamp = ["light.living_room_lamp"]
     shared = [(text, read_wav(speech / "commands" / f"{stem}.wav"),
                "HassGetCurrentTime" if "time" in text else "HassTurnOn", [] if "time" in text else lamp)
               for stem, text in SHARED_COMMANDS.items()]  # fmt: skip
-    table("shared recordings (8 files)", shared)
+    scores = score(shared)
+    show(f"shared recordings ({len(shared)} files)", scores)
+    tally("clean", scores)
     librivox = speech / "librivox"
-    edits = words = 0
+    read: dict[str, VoiceScore] = {mode: VoiceScore() for mode in MODES}
     for line in (librivox / "transcripts.tsv").read_text().splitlines():
         file_id, reference = line.split("\t")
-        rows = run(read_wav(librivox / f"{file_id}.wav"))
-        e, n = word_errors(reference, " ".join(r["transcript"] for r in rows))
-        edits, words = edits + e, words + n
-    print(f"{'librivox read speech (WER only)':<38}{edits / max(1, words):>8.3f}{'-':>12}   ({edits}/{words} words)")
+        for mode in MODES:
+            rows = run(mode, read_wav(librivox / f"{file_id}.wav"))
+            e, n = word_errors(reference, " ".join(r["transcript"] for r in rows))
+            read[mode].edits, read[mode].words = read[mode].edits + e, read[mode].words + n
+    show("librivox read speech (WER only)", read)
     speaker = Speaker(Tts(engine="piper"))
     rng = np.random.default_rng(0)
     from piper.config import SynthesisConfig
@@ -447,12 +530,12 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
         start = int(rng.integers(0, len(babble)))
         return np.resize(np.roll(babble, -start), n)
 
-    kinds = ("white", "kitchen", "babble")
-    conditions = [("clean", None, None)] + [(kind, snr, kind) for kind in kinds for snr in snrs]
-    for label, snr, kind in conditions:
-        items = []
-        spans = []
-        for text, intent, targets, audio in synth:
+    def items_in(spoken: list[Any], snr: float | None,
+                 kind: str | None) -> tuple[list[Any], list[tuple[float, float]]]:  # fmt: skip
+        """(text, intent, targets, float audio) -> the items for ``score``, half a second of silence before
+        and a second after, with ``kind`` noise at ``snr`` dB."""
+        items, spans = [], []
+        for text, intent, targets, audio in spoken:
             spans.append((500.0, 500.0 + len(audio) / 16))
             x = np.concatenate([np.zeros(8000, np.float32), audio, np.zeros(16000, np.float32)])
             if snr is not None and kind is not None:
@@ -460,7 +543,34 @@ def run_voice_eval(config: Config, base: Path, load_voice: Any, snrs: tuple[floa
                 gain = np.sqrt(float(np.mean(audio**2)) / (float(np.mean(n**2)) * 10 ** (snr / 10)))
                 x = x + gain * n
             items.append((text, np.clip(x, -32768, 32767).astype(np.int16), intent, targets))
-        table(f"piper voice, {label if snr is None else f'{label} noise {snr:g} dB SNR'}", items, spans)
+        return items, spans
+
+    kinds = ("white", "kitchen", "babble")
+    conditions = [("clean", None, None)] + [(kind, snr, kind) for kind in kinds for snr in snrs]
+    for label, snr, kind in conditions:
+        scores = score(*items_in(synth, snr, kind))
+        show(f"piper voice, {label if snr is None else f'{label} noise {snr:g} dB SNR'}", scores)
+        if snr is None or (kind, snr) == ("kitchen", 10):
+            tally("clean" if snr is None else "kitchen 10 dB", scores)
+    commands = [*SYNTH_COMMANDS, *MORE_COMMANDS, *((text, None, []) for text in OUT_OF_VOCABULARY)]
+    espeak = []
+    for name in ESPEAK_VOICES:
+        engine = EspeakEngine(name)
+        for text, intent, targets in commands:
+            audio, rate = engine.synthesize(text)
+            espeak.append((text, intent, targets, to_mono_16k(audio, rate).astype(np.float32)))
+    for label, snr, kind in (("clean", None, None), ("kitchen noise 10 dB SNR", 10.0, "kitchen")):
+        scores = score(*items_in(espeak, snr, kind))
+        show(f"espeak-ng, {len(ESPEAK_VOICES)} voices, {label}", scores)
+        tally("clean" if snr is None else "kitchen 10 dB", scores)
+    print(f"\n{'all commands above':<40}" + "".join(f"{'-- ' + mode + ' ':-<29}" for mode in MODES))
+    for condition, scores in totals.items():
+        cells = "".join(f"{scores[m].edits / max(1, scores[m].words):>7.3f}{100 * scores[m].ok / max(1, scores[m].n):>8.1f}%"
+                        f"{scores[m].unsure:>7}{f'{scores[m].oov_acted}/{scores[m].oov}':>6}" for m in MODES)  # fmt: skip
+        print(f"{condition + (' (shared, piper, espeak-ng)' if condition == 'clean' else ' (piper, espeak-ng)'):<40}{cells}")
+    if grammar_ms:
+        print(f"\ngrammar step (look-up and scoring), added per utterance: median {np.median(grammar_ms):.1f} ms, "
+              f"p95 {np.percentile(grammar_ms, 95):.1f} ms over {len(grammar_ms)} utterances")  # fmt: skip
     return 0
 
 

@@ -140,6 +140,7 @@ class VoiceFrontDoor:
 
         check_microphone_support()
         recognizer = load_recognizer(config.asr, Registry.from_config(config), config.wake.spoken)
+        self.recognizer = recognizer
         self.speaker: SpeakerThread | None = None
         if config.tts.engine != "none" and config.tts.speak_replies:
             try:
@@ -170,6 +171,10 @@ class VoiceFrontDoor:
 
     def listen(self) -> None:
         self.loop.listen()
+
+    def registry_changed(self, registry: Registry) -> None:
+        """Devices came or went (discovery, a reload): recognition learns the new names."""
+        self.recognizer.use_registry(registry)
 
     def stop(self) -> None:
         self.loop.stop()

@@ -30,6 +30,7 @@ from ..session import Session
 from ..understanding.complete import why_wait
 from ..understanding.context import Context
 from ..understanding.parser import Understander
+from ..understanding.replies import NOT_SURE
 from .asr import Recognizer
 from .vad import Endpointer, Idle, SileroVad, Tentative
 from .wake import Decision, WakeGate, WakeWordDetector
@@ -86,6 +87,8 @@ class Heard:
     """When the transcript was ready, in ms after the end of speech (see ``Speculation.final``)."""
     early: bool = False
     """Heard at a pause, before the end-of-speech silence, as a whole command (``audio.act_early``)."""
+    unsure: bool = False
+    """A command heard, but not surely enough to act on (``Transcript.unsure``): ``decision.command`` is None."""
 
 
 class EarlyJudge:
@@ -189,14 +192,18 @@ class Ears:
         if transcript is None:
             return None
         decision = self.gate.decide(transcript.text, event.start_ms, event.end_ms, event.emitted_ms)
+        if transcript.unsure and decision.command:
+            log.info("heard %r, not surely enough to act on it (confidence %.2f)", transcript.text,
+                     transcript.confidence or 0.0)  # fmt: skip
+            return Heard(event, transcript, replace(decision, command=None), ready_ms, unsure=True)
         log.info("heard %r (%s)", transcript.text, "command" if decision.command else
                  "listening" if decision.woken else "not for me")  # fmt: skip
         return Heard(event, transcript, decision, ready_ms)
 
     def _early(self, utterance: Utterance, transcript: Transcript | None) -> Heard | None:
         """The utterance so far, heard now when it is a whole command; else None (the end is waited for)."""
-        if transcript is None or self.judge is None or not self.config.audio.act_early:
-            return None
+        if transcript is None or transcript.unsure or self.judge is None or not self.config.audio.act_early:
+            return None  # an unsure transcript never acts, early or late
         gate = self.gate.copy()  # tried on a copy: a fragment must leave the gate as it was for the whole
         decision = gate.decide(transcript.text, utterance.start_ms, utterance.end_ms, utterance.emitted_ms)
         if decision.command is None:
@@ -261,7 +268,9 @@ class VoicePipeline:
     def handle(self, heard: Heard) -> dict[str, Any]:
         utterance, transcript, decision = heard.utterance, heard.transcript, heard.decision
         timings = {"vad": utterance.vad_ms, "asr": transcript.asr_ms, "nlu": 0.0, "publish": 0.0}
-        if decision.command is None:
+        if heard.unsure:  # the grammar's best sentence won by too little: say so, do nothing
+            parse = Parse(text=transcript.text, intent=None, confidence=0.0, reply=NOT_SURE, outcome="unsure")
+        elif decision.command is None:
             outcome = "listening" if decision.woken else "not_woken"
             parse = Parse(text=transcript.text, intent=None, confidence=0.0, reply="", outcome=outcome)
         else:

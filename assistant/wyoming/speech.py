@@ -114,12 +114,16 @@ class Pauses:
 
 
 def transcribe(recognizer: Recognizer, samples: np.ndarray) -> str:
-    """The text heard in 16 kHz mono int16 ``samples``; "" when nothing was."""
+    """The text heard in 16 kHz mono int16 ``samples``; "" when nothing was. When the grammar's sentence won by
+    too little (``Transcript.unsure``) the open transcript is the answer: the client acts on what it gets, and
+    an unsure guess of the grammar must not become an action."""
     if not len(samples):
         return ""
     end_ms = len(samples) * 1000.0 / RATE_HZ
     transcript = recognizer.transcribe(Utterance(samples, RATE_HZ, 0.0, end_ms, end_ms))
-    return transcript.text.strip() if transcript else ""
+    if transcript is None:
+        return ""
+    return (transcript.open_text or "").strip() if transcript.unsure else transcript.text.strip()
 
 
 def synthesize(speaker: Speaker, text: str) -> list[Event]:

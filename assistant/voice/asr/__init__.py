@@ -1,8 +1,11 @@
 """Speech recognition: an ``Utterance`` in, a ``Transcript`` out.
 
-Engines: ``whisper`` (faster-whisper, int8 CTranslate2) and ``vosk`` (streaming, grammar first).
+Engines: ``whisper`` (faster-whisper, int8 CTranslate2) and ``vosk`` (streaming).
 ``load_recognizer`` picks one (``asr.engine: auto``: whisper when installed, else vosk) and says which.
-Both are biased toward the registry's device and area names.
+Both are biased toward the registry's device and area names, and with ``asr.grammar`` both try the home's
+sentences first (``grammar.SentenceSpace``: the intent templates with this home's names): whisper scores
+the nearest ones on the audio, vosk decodes with a grammar of their words. ``use_registry`` gives a loaded
+recogniser the names of a changed registry.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import importlib.util
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ... import models
 from ...config import Asr
@@ -19,6 +22,9 @@ from ...core.messages import Transcript, Utterance
 from ...devices import Registry
 from ...errors import ModelError
 from ...paths import install_hint
+
+if TYPE_CHECKING:
+    from .grammar import SentenceSpace
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +40,8 @@ class Recognizer(Protocol):
     engine: str
 
     def transcribe(self, utterance: Utterance) -> Transcript | None: ...
+
+    def use_registry(self, registry: Registry) -> None: ...
 
 
 def phrases(registry: Registry, extra: tuple[str, ...] = ()) -> list[str]:
@@ -68,7 +76,7 @@ def load_recognizer(settings: Asr, registry: Registry, extra_phrases: tuple[str,
             folder = Path(model_id) if ("/" in model_id or Path(model_id).is_dir()) else models.locate(model_id)
             if not folder.is_dir():
                 raise ModelError(f"{folder}: no such model folder")
-            recognizer = _load(engine, settings, folder, phrases(registry, extra_phrases))
+            recognizer = _load(engine, settings, folder, phrases(registry, extra_phrases), registry, extra_phrases)
         except ModelError as exc:
             errors.append(str(exc))
             continue
@@ -77,15 +85,25 @@ def load_recognizer(settings: Asr, registry: Registry, extra_phrases: tuple[str,
     raise ModelError("; ".join(errors))
 
 
-def _load(engine: str, settings: Asr, folder: Path, vocabulary: list[str]) -> Recognizer:
+def _load(engine: str, settings: Asr, folder: Path, vocabulary: list[str], registry: Registry,
+          wake_phrases: tuple[str, ...]) -> Recognizer:  # fmt: skip
     if engine == "whisper":
         if importlib.util.find_spec("faster_whisper") is None:
             raise ModelError(f"the whisper engine needs faster-whisper: {install_hint('voice')}")
         from .whisper import WhisperRecognizer
 
-        return WhisperRecognizer(settings, folder, vocabulary)
+        space = sentence_space(registry) if settings.grammar else None
+        return WhisperRecognizer(settings, folder, vocabulary, space, wake_phrases)
     if importlib.util.find_spec("vosk") is None:
         raise ModelError(f"the vosk engine needs vosk: {install_hint('voice')}")
     from .vosk import VoskRecognizer
 
-    return VoskRecognizer(settings, folder, vocabulary)
+    space = sentence_space(registry) if settings.grammar and settings.bias else None
+    return VoskRecognizer(settings, folder, vocabulary, space)
+
+
+def sentence_space(registry: Registry) -> SentenceSpace:
+    """The home's sentences (built once per process; the names are this registry's)."""
+    from .grammar import SentenceSpace
+
+    return SentenceSpace.build(registry)

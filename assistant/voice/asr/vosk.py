@@ -19,8 +19,10 @@ import numpy as np
 
 from ...config import Asr
 from ...core.messages import Transcript, Utterance
+from ...devices import Registry
 from ...errors import ModelError
 from . import COMMAND_WORDS
+from .grammar import SentenceSpace
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,8 @@ def _result(raw: str) -> tuple[str, float]:
 class VoskRecognizer:
     engine = "vosk"
 
-    def __init__(self, settings: Asr, folder: Path, vocabulary: list[str]) -> None:
+    def __init__(self, settings: Asr, folder: Path, vocabulary: list[str], space: SentenceSpace | None = None) -> None:
+        """``space``: the home's sentences; their words join the grammar (``asr.grammar``)."""
         import vosk
 
         vosk.SetLogLevel(-1)
@@ -94,14 +97,31 @@ class VoskRecognizer:
         except Exception as exc:  # vosk raises a bare Exception when Kaldi cannot read the files
             raise ModelError(f"{folder}: cannot load the vosk model ({exc}); it may be corrupt:"
                              " run `assistant models verify`") from None  # fmt: skip
+        self.vocabulary = vocabulary
         self.grammar_json: str | None = None
         if settings.grammar and settings.bias:
-            known = [w for w in _words(vocabulary) if self.model.vosk_model_find_word(w) >= 0]
-            if known:
-                unknown = ["[unk]"] if self.model.vosk_model_find_word("[unk]") >= 0 else []
-                self.grammar_json = json.dumps([*known, *unknown], ensure_ascii=False)
-            else:
-                log.warning("vosk: none of the home's words are in this model's vocabulary; open recognition only")
+            self.grammar_json = self._grammar(vocabulary, space)
+        self.start().accept(np.zeros(1600, np.int16))  # warm-up
+
+    def _grammar(self, vocabulary: list[str], space: SentenceSpace | None) -> str | None:
+        """The grammar's words: the home's names, the command words and the words of the home's sentences,
+        those this model knows (with ``[unk]``); None when it knows none."""
+        words = set(_words(vocabulary)) | (space.vocabulary() if space is not None else set())
+        known = [w for w in sorted(words) if self.model.vosk_model_find_word(w) >= 0]
+        if not known:
+            log.warning("vosk: none of the home's words are in this model's vocabulary; open recognition only")
+            return None
+        unknown = ["[unk]"] if self.model.vosk_model_find_word("[unk]") >= 0 else []
+        return json.dumps([*known, *unknown], ensure_ascii=False)
+
+    def use_registry(self, registry: Registry) -> None:
+        """The registry changed: its names join the grammar (streams started from now on use it)."""
+        if self.grammar_json is None and not (self.settings.grammar and self.settings.bias):
+            return
+        from . import phrases, sentence_space
+
+        self.grammar_json = self._grammar(phrases(registry), sentence_space(registry))
+
         self.start().accept(np.zeros(1600, np.int16))  # warm-up
 
     def start(self) -> VoskStream:

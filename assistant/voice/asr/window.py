@@ -57,10 +57,15 @@ def transcribe(model: Any, audio: np.ndarray, prompt: str | None, beam_size: int
     )[0]  # fmt: skip
     ids = result.sequences_ids[0]
     text = tokenizer.decode(ids).strip().rstrip(",")  # the window's end can read as a pause: no comma to end on
-    if len(ids) >= most or _compression_ratio(text) > MAX_COMPRESSION_RATIO or _repeats(text):
+    if len(ids) >= most or lost_the_end(text):
         return None
     logprob = result.scores[0] * len(ids) / (len(ids) + 1) if ids else -10.0
     return text, float(result.no_speech_prob), float(logprob)
+
+
+def lost_the_end(text: str) -> bool:
+    """A decoding on the window that repeats itself: the caller decodes the full 30 s."""
+    return _compression_ratio(text) > MAX_COMPRESSION_RATIO or _repeats(text)
 
 
 def _repeats(text: str, min_words: int = 3) -> bool:
