@@ -114,21 +114,22 @@ def run(config, understander, registry, recognizer, samples) -> list[dict]:
 
 @needs_voice
 def test_grammar_first_fixes_what_open_recognition_mishears(piper, recognizers, config, understander, registry):
-    # whisper tiny.en hears Piper's "Turn off" as "Pernoff": open recognition does not act on it
+    # whisper tiny.en hears Piper's "Turn off" as "Pernoff" ("Pern off" on the 15 s window); the language model
+    # now reads even that as the command, but the transcript is wrong, and grammar first gets it right
     samples = piper("Turn off the kitchen ceiling light.")
     utterance = Utterance(samples, 16000, 0.0, len(samples) / 16, len(samples) / 16)
     heard = recognizers[False].transcribe(utterance)
-    assert heard is not None and "pernoff" in heard.text.lower() and not heard.grammar
+    assert heard is not None and "pernoff" in heard.text.lower().replace(" ", "") and not heard.grammar
     fixed = recognizers[True].transcribe(utterance)  # the open transcript travels with the grammar's sentence
     assert fixed is not None and fixed.grammar and fixed.text == "Turn off the kitchen ceiling light"
     assert fixed.open_text == heard.text and not fixed.unsure
     rows = run(config, understander, registry, recognizers[False], samples)
-    assert not any(r["intent"] == "HassTurnOff" and r["targets"] == ["light.kitchen_ceiling"] for r in rows)
+    assert [r["transcript"] for r in rows] == [heard.text]  # open: the misheard words
     # grammar first: the home's sentence, scored on the same audio, wins it
     rows = run(config, understander, registry, recognizers[True], samples)
     assert [r["transcript"] for r in rows] == ["Turn off the kitchen ceiling light"]
     assert [(r["intent"], r["targets"], r["outcome"]) for r in rows] == [("HassTurnOff", ["light.kitchen_ceiling"], "done")]
-    assert recognizers[True].last_open is not None and "pernoff" in recognizers[True].last_open.lower()
+    assert recognizers[True].last_open is not None and "pernoff" in recognizers[True].last_open.lower().replace(" ", "")
 
 
 @needs_voice
