@@ -16,24 +16,27 @@ import ctypes.util
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-_trim: Any = None
+
+@cache
+def _glibc(function: str) -> Any:
+    """glibc's ``function`` (``malloc_trim``, ``mallopt``), loaded once; None where the C library has none."""
+    try:
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), function)
+    except (OSError, AttributeError):
+        log.debug("no %s here (not glibc): memory is left to the C library", function)
+        return None
 
 
 def give_back() -> None:
     """Return the heap's free pages to the system (glibc ``malloc_trim(0)``); nothing elsewhere."""
-    global _trim
-    if _trim is None:
-        _trim = False
-        try:
-            _trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            log.debug("no malloc_trim here (not glibc): memory is not given back explicitly")
-    if _trim:
-        _trim(0)
+    trim = _glibc("malloc_trim")
+    if trim is not None:
+        trim(0)
 
 
 _M_MMAP_THRESHOLD = -3
@@ -52,26 +55,11 @@ def mapped_large_allocations() -> Iterator[None]:
     """Within: large requests are mapped on their own (glibc ``mallopt(M_MMAP_THRESHOLD)``), so what a burst
     of large, short-lived buffers needs (Piper's decoder: several layers of the whole piece's audio) is given
     back at once instead of left in the heap in pieces the next, larger buffer cannot use. Nothing elsewhere."""
-    mallopt = _mallopt()
-    if mallopt:
+    mallopt = _glibc("mallopt")
+    if mallopt is not None:
         mallopt(_M_MMAP_THRESHOLD, MAPPED_FROM)
     try:
         yield
     finally:
-        if mallopt:
+        if mallopt is not None:
             mallopt(_M_MMAP_THRESHOLD, MAPPED_AFTER)
-
-
-_libc: Any = None
-
-
-def _mallopt() -> Any:
-    global _libc
-    if _libc is None:
-        _libc = False
-        try:
-            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            _libc.mallopt  # noqa: B018 - glibc only
-        except (OSError, AttributeError):
-            _libc = False
-    return _libc.mallopt if _libc else None
