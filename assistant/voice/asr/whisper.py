@@ -166,18 +166,17 @@ class WhisperRecognizer:
         beams = self.settings.beam_size
         # asr.window_s of audio encoded, not faster-whisper's 30 s (window.py); a decoding that runs long or
         # repeats itself on the window is done again on 30 s
-        mel = 3000 if self.settings.window_s >= 30 else \
-            min(3000, max(self.settings.window_s * 100, features.shape[-1] + window.MARGIN_FRAMES))  # fmt: skip
-        most = window.EXTRA_TOKENS + int(window.MAX_TOKENS_PER_S * len(audio) / 16000)
+        mel = window.mel_frames(features.shape[-1], self.settings.window_s)
+        most = window.token_budget(len(audio))
         while True:
-            encoded = self.model.encode(pad_or_trim(features, mel + mel % 2))
+            encoded = self.model.encode(pad_or_trim(features, mel))
             result = self.model.model.generate(
                 encoded, [prompt], beam_size=beams, num_hypotheses=beams, return_scores=True,
                 return_no_speech_prob=True, suppress_blank=True, suppress_tokens=self._suppressed(),
                 max_length=self.model.max_length if mel >= 3000 else min(self.model.max_length, len(prompt) + most),
             )[0]  # fmt: skip
             ids = result.sequences_ids[0] if result.sequences_ids else []
-            if mel >= 3000 or not (len(ids) >= most or window.lost_the_end(tokenizer.decode(ids).strip())):
+            if mel >= 3000 or not window.lost_the_end(ids, tokenizer.decode(ids).strip(), most):
                 break
             mel = 3000
         texts = [tokenizer.decode(ids).strip().rstrip(",") for ids in result.sequences_ids]

@@ -43,13 +43,13 @@ def transcribe(model: Any, audio: np.ndarray, prompt: str | None, beam_size: int
     from faster_whisper.transcribe import get_suppressed_tokens
 
     features = model.feature_extractor(audio)
-    frames = min(3000, max(window_s * 100, features.shape[-1] + MARGIN_FRAMES))  # 100 mel frames a second
-    encoded = model.encode(pad_or_trim(features, frames + frames % 2))
+    frames = mel_frames(features.shape[-1], window_s)
+    encoded = model.encode(pad_or_trim(features, frames))
     tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
                           language=language if model.model.is_multilingual else None)  # fmt: skip
     previous = tokenizer.encode(" " + prompt.strip()) if prompt else []
     tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)
-    most = EXTRA_TOKENS + int(MAX_TOKENS_PER_S * len(audio) / 16000)
+    most = token_budget(len(audio))
     result = model.model.generate(
         encoded, [tokens], beam_size=beam_size, max_length=min(model.max_length, len(tokens) + most),
         return_scores=True, return_no_speech_prob=True, suppress_blank=True,
@@ -57,15 +57,29 @@ def transcribe(model: Any, audio: np.ndarray, prompt: str | None, beam_size: int
     )[0]  # fmt: skip
     ids = result.sequences_ids[0]
     text = tokenizer.decode(ids).strip().rstrip(",")  # the window's end can read as a pause: no comma to end on
-    if len(ids) >= most or lost_the_end(text):
+    if lost_the_end(ids, text, most):
         return None
     logprob = result.scores[0] * len(ids) / (len(ids) + 1) if ids else -10.0
     return text, float(result.no_speech_prob), float(logprob)
 
 
-def lost_the_end(text: str) -> bool:
-    """A decoding on the window that repeats itself: the caller decodes the full 30 s."""
-    return _compression_ratio(text) > MAX_COMPRESSION_RATIO or _repeats(text)
+def mel_frames(audio_frames: int, window_s: int) -> int:
+    """The mel frames encoded (100 a second, even): the window, more only for longer audio; 3000 (faster-whisper's
+    30 s) when the window is 30 s or more."""
+    if window_s >= 30:
+        return 3000
+    frames = min(3000, max(window_s * 100, audio_frames + MARGIN_FRAMES))
+    return frames + frames % 2
+
+
+def token_budget(samples: int) -> int:
+    """The most tokens a decoding of ``samples`` (16 kHz) may take on the window before it counts as lost."""
+    return EXTRA_TOKENS + int(MAX_TOKENS_PER_S * samples / 16000)
+
+
+def lost_the_end(ids: list[int], text: str, most: int) -> bool:
+    """A decoding on the window that ran past its token budget or repeats itself: decode the full 30 s."""
+    return len(ids) >= most or _compression_ratio(text) > MAX_COMPRESSION_RATIO or _repeats(text)
 
 
 def _repeats(text: str, min_words: int = 3) -> bool:
