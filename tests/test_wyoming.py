@@ -7,7 +7,7 @@ import asyncio
 import importlib.util
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -558,6 +558,20 @@ class FakeSatellite:
         return Handler(reader, writer)
 
 
+@asynccontextmanager
+async def satellites_served(service, *satellites: FakeSatellite):
+    """The satellites' servers up and the brain connected to them; on leaving, the brain stopped, then them."""
+    for satellite in satellites:
+        await satellite.server.start(satellite.handler)
+    await asyncio.to_thread(service.start)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(service.stop)
+        for satellite in satellites:
+            await satellite.server.stop()
+
+
 def piper_says(speaker, text: str) -> np.ndarray:
     """Piper saying ``text`` without its random noise, 16 kHz, with silence around."""
     from piper.config import SynthesisConfig
@@ -591,15 +605,8 @@ def test_satellites_in_two_rooms_and_one_that_drops(home, config, recognizer, sp
     mark = observer.mark()
 
     async def rooms() -> None:
-        for satellite in (kitchen, office, dropping):
-            await satellite.server.start(satellite.handler)
-        await asyncio.to_thread(service.start)
-        try:
+        async with satellites_served(service, kitchen, office, dropping):
             await asyncio.wait_for(asyncio.gather(*(s.done.wait() for s in (kitchen, office, dropping))), 180)
-        finally:
-            await asyncio.to_thread(service.stop)
-            for satellite in (kitchen, office, dropping):
-                await satellite.server.stop()
 
     asyncio.run(rooms())
     for satellite, area, lights in ((kitchen, "Kitchen", ("kitchen_ceiling", "kitchen_counter")),
@@ -715,13 +722,8 @@ def test_the_same_sentence_gives_the_same_device_message_every_way_in(home, conf
     mark = observer.mark()
 
     async def room() -> None:
-        await satellite.server.start(satellite.handler)
-        await asyncio.to_thread(service.start)
-        try:
+        async with satellites_served(service, satellite):
             await asyncio.wait_for(satellite.done.wait(), 120)
-        finally:
-            await asyncio.to_thread(service.stop)
-            await satellite.server.stop()
 
     asyncio.run(room())
     assert Synthesize.from_event(satellite.received[1]).text == expected.reply
@@ -759,19 +761,12 @@ def test_a_timer_is_announced_back_to_the_satellite_that_set_it(home, config, re
             kitchen.received[-1].type)  # fmt: skip
 
     async def rooms() -> None:
-        for satellite in (kitchen, office):
-            await satellite.server.start(satellite.handler)
-        await asyncio.to_thread(service.start)
-        try:
+        async with satellites_served(service, kitchen, office):
             await asyncio.wait_for(kitchen.done.wait(), 120)  # the timer was set and the reply spoken
             for _ in range(200):  # then the timer runs out
                 if await announced():
                     break
                 await asyncio.sleep(0.1)
-        finally:
-            await asyncio.to_thread(service.stop)
-            for satellite in (kitchen, office):
-                await satellite.server.stop()
 
     try:
         asyncio.run(rooms())
@@ -815,15 +810,8 @@ def test_a_satellites_timer_is_shown_on_it_as_it_changes(home, config, recognize
     daemon.timer_watchers.append(service.timer_changed)
 
     async def rooms() -> None:
-        for satellite in (kitchen, office):
-            await satellite.server.start(satellite.handler)
-        await asyncio.to_thread(service.start)
-        try:
+        async with satellites_served(service, kitchen, office):
             await asyncio.wait_for(kitchen.done.wait(), 180)
-        finally:
-            await asyncio.to_thread(service.stop)
-            for satellite in (kitchen, office):
-                await satellite.server.stop()
 
     try:
         asyncio.run(rooms())
