@@ -62,14 +62,17 @@ class Understander:
         self.settings = settings
         self.confirm = confirm or Confirm()
         self._meanings: Meanings | None = None
+        self._meanings_of: Registry | None = None
 
     def meanings(self, registry: Registry) -> Meanings | None:
         """The registry's device names by meaning (None when the model has no embedding head), rebuilt when
         its devices change."""
         if not getattr(self.model, "embeds", False):
             return None
-        if self._meanings is None or self._meanings.signature != Meanings.signature_of(registry):
-            self._meanings = Meanings(self.model.embed, registry)
+        if self._meanings_of is not registry:  # a new registry (state changes make one): have its devices changed?
+            if self._meanings is None or self._meanings.signature != Meanings.signature_of(registry):
+                self._meanings = Meanings(self.model.embed, registry)
+            self._meanings_of = registry
         return self._meanings
 
     def parse(self, text: str, registry: Registry, context: Context | None = None) -> Parse:

@@ -262,15 +262,22 @@ def _containing(spoken: str, devices: list[Device]) -> list[Device]:
 
 
 class Meanings:
-    """Every device's names as the model's embeddings, computed once per registry, for ``Resolver.by_meaning``."""
+    """Every device's names as the model's embeddings, for ``Resolver.by_meaning``: embedded on the first look-up
+    (most commands name their devices and never need them), then kept while the devices stay the same."""
 
     def __init__(self, embed: Callable[[list[str]], np.ndarray], registry: Registry) -> None:
         named = [(d.id, n) for d in registry.devices for n in _device_names(d)]
         self.embed = embed
         self.ids = [device_id for device_id, _ in named]
         self.names = [normalise(n) for _, n in named]
-        self.matrix = embed(self.names) if named else np.zeros((0, 1), np.float32)
         self.signature = Meanings.signature_of(registry)
+        self._matrix: np.ndarray | None = None
+
+    @property
+    def matrix(self) -> np.ndarray:
+        if self._matrix is None:
+            self._matrix = self.embed(self.names) if self.names else np.zeros((0, 1), np.float32)
+        return self._matrix
 
     @staticmethod
     def signature_of(registry: Registry) -> tuple:
