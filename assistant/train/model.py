@@ -17,6 +17,23 @@ from typing import Any
 from assistant.understanding.schema import INTENT_LABELS, NO_INTENT, TAG_LABELS
 
 
+def mean_pool(hs, mask):
+    """The mean of the tokens' states where ``mask`` is 1 (the pooling of sentence-transformers' MiniLM)."""
+    m = mask.unsqueeze(-1).to(hs.dtype)
+    return (hs * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
+def _batches(data: dict, batch_size: int, device: str):
+    """(start, input ids, attention mask) of ``data`` in order, each batch cut to its longest sentence."""
+    import torch
+
+    for i in range(0, len(data["input_ids"]), batch_size):
+        mask = data["attention_mask"][i:i + batch_size]
+        longest = int(mask.sum(1).max())
+        yield (i, torch.from_numpy(data["input_ids"][i:i + batch_size, :longest]).to(device),
+               torch.from_numpy(mask[:, :longest]).to(device))  # fmt: skip
+
+
 def build_model(base_dir: str | Path, attn: str = "eager", embed: bool = False):
     """The joint model; ``embed`` adds a third output, a unit-length embedding of the whole input (a linear
     head on the mean-pooled tokens), trained to match the base sentence encoder's own embedding."""
@@ -35,8 +52,7 @@ def build_model(base_dir: str | Path, attn: str = "eager", embed: bool = False):
 
         def forward(self, input_ids, attention_mask):
             hs = self.encoder(input_ids, attention_mask)
-            m = attention_mask.unsqueeze(-1).to(hs.dtype)
-            mean = (hs * m).sum(1) / m.sum(1).clamp(min=1.0)
+            mean = mean_pool(hs, attention_mask)
             pooled = torch.cat([hs[:, 0], mean], dim=-1)
             intent_logits = self.intent_head(self.dropout(pooled))
             tag_logits = self.tag_head(self.dropout(hs))
@@ -59,12 +75,8 @@ def sentence_embeddings(base_dir: str | Path, data: dict, device: str, batch_siz
     encoder = build_encoder(base_dir, "eager").to(device).eval()
     out = []
     with torch.no_grad():
-        for i in range(0, len(data["input_ids"]), batch_size):
-            ids = torch.from_numpy(data["input_ids"][i:i + batch_size]).to(device)
-            mask = torch.from_numpy(data["attention_mask"][i:i + batch_size]).to(device)
-            hs = encoder(ids, mask).float()
-            m = mask.unsqueeze(-1).float()
-            out.append(torch.nn.functional.normalize((hs * m).sum(1) / m.sum(1).clamp(min=1.0), dim=-1))
+        for _, ids, mask in _batches(data, batch_size, device):
+            out.append(torch.nn.functional.normalize(mean_pool(encoder(ids, mask).float(), mask), dim=-1))
     return torch.cat(out)
 
 
@@ -80,17 +92,14 @@ def evaluate_arrays(model, data, device, batch_size: int = 256) -> dict[str, flo
     import torch
 
     model.eval()
-    n = len(data["intent"])
+    width = data["input_ids"].shape[1]
     pi, pt = [], []
     with torch.no_grad():
-        for i in range(0, n, batch_size):
-            ids = torch.from_numpy(data["input_ids"][i:i + batch_size]).to(device)
-            mask = torch.from_numpy(data["attention_mask"][i:i + batch_size]).to(device)
-            L = int(mask.sum(1).max())
-            il, tl = model(ids[:, :L], mask[:, :L])[:2]
+        for _, ids, mask in _batches(data, batch_size, device):
+            il, tl = model(ids, mask)[:2]
             pi.append(il.argmax(-1).cpu().numpy())
-            t = np.full((ids.shape[0], ids.shape[1]), -100)
-            t[:, :L] = tl.argmax(-1).cpu().numpy()
+            t = np.full((ids.shape[0], width), -100)
+            t[:, :ids.shape[1]] = tl.argmax(-1).cpu().numpy()
             pt.append(t)
     model.train()
     return array_metrics(np.concatenate(pi), np.concatenate(pt), data["intent"], data["tags"])
@@ -124,13 +133,10 @@ def teacher_logits(teachers: list[tuple[str, str]], data: dict, device: str, bat
     for base, weights in teachers:
         model = load_trained(base, weights).to(device)
         with torch.no_grad(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-            for i in range(0, n, batch_size):
-                mask_np = data["attention_mask"][i:i + batch_size]
-                L = int(mask_np.sum(1).max())
-                ids = torch.from_numpy(data["input_ids"][i:i + batch_size, :L]).to(device)
-                il, tl = model(ids, torch.from_numpy(mask_np[:, :L]).to(device))[:2]
-                intent[i:i + batch_size] += il.float() / len(teachers)
-                tags[i:i + batch_size, :L] += (tl.float() / len(teachers)).half()
+            for i, ids, mask in _batches(data, batch_size, device):
+                il, tl = model(ids, mask)[:2]
+                intent[i:i + len(ids)] += il.float() / len(teachers)
+                tags[i:i + len(ids), :ids.shape[1]] += (tl.float() / len(teachers)).half()
         del model
     return intent, tags
 
