@@ -305,8 +305,7 @@ class Meanings:
             return True  # nothing shared: by meaning alone ("the telly box")
         rest_said = [w for w in said if w not in named]
         rest_named = [w for w in named if w not in said]
-        kinds_said = {d for w in rest_said if w in DOMAIN_WORDS for d in DOMAIN_WORDS[w][0]}
-        kinds_named = {d for w in rest_named if w in DOMAIN_WORDS for d in DOMAIN_WORDS[w][0]}
+        kinds_said, kinds_named = kind_words(" ".join(rest_said))[0], kind_words(" ".join(rest_named))[0]
         if kinds_said and kinds_named and not kinds_said & kinds_named:
             return False  # "the desk fan" is not the desk lamp
         rest_said = [w for w in rest_said if w not in DOMAIN_WORDS]
