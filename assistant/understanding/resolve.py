@@ -24,6 +24,7 @@ from functools import lru_cache
 import jellyfish
 import numpy as np
 from rapidfuzz import fuzz
+from rapidfuzz.process import cdist
 
 from ..config import Device
 from ..devices.registry import Registry
@@ -163,14 +164,43 @@ class Resolution:
     """Found by a name said exactly (not a near miss)."""
 
 
+@dataclass(frozen=True)
+class _Names:
+    """(key, name) options ready to score against a spoken name: each name spelled, by sound and without its
+    spaces, as ``similarity`` reads them, and the key each belongs to."""
+
+    keys: tuple[str, ...]
+    """Each key once."""
+    owner: np.ndarray
+    """For each name, the index of its key in ``keys``."""
+    spelled: tuple[str, ...]
+    sounds: tuple[str, ...]
+    joined: tuple[str, ...]
+
+
+@lru_cache(maxsize=1024)
+def _names(options: tuple[tuple[str, str], ...]) -> _Names:
+    """Built once per set of names (the registry's names change rarely), not once per request."""
+    keys = tuple(dict.fromkeys(key for key, _ in options))
+    index = {key: i for i, key in enumerate(keys)}
+    spelled = tuple(normalise(name) for _, name in options)
+    return _Names(keys, np.fromiter((index[key] for key, _ in options), dtype=np.intp, count=len(options)),
+                  spelled, tuple(_phonetic(n) for n in spelled), tuple(n.replace(" ", "") for n in spelled))
+
+
 def _best(spoken: str, options: Iterable[tuple[str, str]]) -> list[tuple[float, str]]:
-    """Scores of (key, candidate name) options, best first, one per key."""
-    best: dict[str, float] = {}
-    for key, name in options:
-        score = similarity(spoken, normalise(name))
-        if score > best.get(key, -1):
-            best[key] = score
-    return sorted(((s, k) for k, s in best.items()), reverse=True)
+    """Scores of (key, candidate name) options, best first, one per key: ``similarity`` of ``spoken`` with
+    each name, computed for all the names at once (rapidfuzz's ``cdist``)."""
+    table = _names(tuple(options))
+    if not table.keys:
+        return []
+    scores = np.maximum(cdist([spoken], table.spelled, scorer=fuzz.ratio, dtype=np.float64)[0],
+                        cdist([_phonetic(spoken)], table.sounds, scorer=fuzz.ratio, dtype=np.float64)[0] * 0.95)
+    np.maximum(scores, cdist([spoken.replace(" ", "")], table.joined, scorer=fuzz.ratio, dtype=np.float64)[0],
+               out=scores)
+    best = np.full(len(table.keys), -1.0)
+    np.maximum.at(best, table.owner, scores)
+    return sorted(zip(best.tolist(), table.keys), reverse=True)
 
 
 def match_area(registry: Registry, spoken: str, *, fuzzy: bool = True) -> str | None:
@@ -243,6 +273,14 @@ def _names_of(name: str, aliases: tuple[str, ...], area: str | None) -> tuple[st
             if words and len(words) < len(normalise(name).split()) and " ".join(words) not in DOMAIN_WORDS:
                 names.append(" ".join(words))  # but not "door" for the Garage Door: that is any door
     return tuple(names)
+
+
+@lru_cache(maxsize=4096)
+def _said_names(name: str, aliases: tuple[str, ...], area: str | None) -> tuple[str, frozenset[str], tuple[str, ...]]:
+    """A device's own name, the names it was given (name and aliases) and all its names (``_device_names``),
+    normalised once."""
+    given = frozenset(normalise(n) for n in (name, *aliases))
+    return normalise(name), given, tuple(normalise(n) for n in _names_of(name, aliases, area))
 
 
 @dataclass(frozen=True)
@@ -409,10 +447,8 @@ class Resolver:
         for device in self.registry.devices:
             if domains and device.domain not in domains:
                 continue
-            given = {normalise(n) for n in (device.name, *device.aliases)}
-            own = normalise(device.name)
-            for name in _device_names(device):
-                name = normalise(name)
+            own, given, names = _said_names(device.name, tuple(device.aliases), device.area)
+            for name in names:
                 if not name or (name in DOMAIN_WORDS and name != own and name not in _CALLED_KINDS) \
                         or f" {name} " not in padded:
                     continue  # an alias like "heating" is a kind of device; a device called "Lamp" is that lamp
