@@ -39,11 +39,16 @@ from .grammar import Candidate, SentenceSpace, normal, similarity
 log = logging.getLogger(__name__)
 
 MAX_PROMPT_CHARS = 600
-GRAMMAR_PRIOR_NATS = 4.0
+GRAMMAR_PRIOR_NATS = 8.0
 """The log-prior a sentence of the home has over any other word string (nats): a grammar sentence wins
 when whisper gives it no more than this much less log-probability than its own best transcript."""
-MAX_GRAMMAR_CANDIDATES = 6
+GRAMMAR_BEAMS = 2
+"""Beams (and hypotheses) of the grammar path's decoding at the least (``asr.beam_size`` when more)."""
+MAX_GRAMMAR_CANDIDATES = 5
 """Sentences of the home scored per utterance (with the open hypotheses, one batch)."""
+MAX_PER_MEANING = 2
+"""...and at most this many of one meaning (``Candidate.meaning``): ways of saying one command ("turn on my night
+light", "turn on night light") would crowd out the other commands it may have been."""
 MIN_SIMILARITY = 0.75
 """A sentence of the home is a candidate only when it is spelled or sounds at least this much like what was
 heard (rapidfuzz ratio of the words or of their metaphone keys): a near miss, not another sentence altogether
@@ -163,7 +168,7 @@ class WhisperRecognizer:
         tokenizer = self.tokenizer
         previous = tokenizer.encode(" " + self.prompt.strip()) if self.prompt else []
         prompt = self.model.get_prompt(tokenizer, previous, without_timestamps=True)
-        beams = self.settings.beam_size
+        beams = max(self.settings.beam_size, GRAMMAR_BEAMS)
         # asr.window_s of audio encoded, not faster-whisper's 30 s (window.py); a decoding that runs long or
         # repeats itself on the window is done again on 30 s
         mel = window.mel_frames(features.shape[-1], self.settings.window_s)
@@ -224,7 +229,12 @@ class WhisperRecognizer:
                     found[whole] = (wake, candidate)
         if not found:
             return None
-        best = sorted(found.items(), key=lambda item: -item[1][1].score)[:MAX_GRAMMAR_CANDIDATES]
+        best: list[tuple[str, tuple[str, Candidate]]] = []
+        per_meaning: dict[tuple[str, tuple[str, ...]], int] = {}
+        for text, (wake, candidate) in sorted(found.items(), key=lambda item: -item[1][1].score):
+            if per_meaning.get(candidate.meaning, 0) < MAX_PER_MEANING and len(best) < MAX_GRAMMAR_CANDIDATES:
+                per_meaning[candidate.meaning] = per_meaning.get(candidate.meaning, 0) + 1
+                best.append((text, (wake, candidate)))
         forms: dict[str, Candidate | None] = {written(text): candidate for text, (_wake, candidate) in best}
         for hypothesis in hypotheses:
             forms.setdefault(written(hypothesis), None)  # an open hypothesis that is a sentence of the home is one
