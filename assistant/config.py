@@ -306,8 +306,8 @@ class Asr(_Model):
     model: str | None = Field(None, description="A model id (`assistant models list`) or a folder; default per engine.")
     language: str = Field("en", min_length=2, max_length=8)
     threads: int = Field(2, ge=1, le=16, description="CPU threads for recognition.")
-    beam_size: int = Field(1, ge=1, le=10, description="whisper: 1 is greedy and fastest; grammar first decodes "
-                                                       "with this many beams, two at the least (its n-best).")  # fmt: skip
+    beam_size: int = Field(1, ge=1, le=10, description="whisper: 1 is greedy and fastest; grammar first starts "
+                                                       "from this many hypotheses (the n-best).")  # fmt: skip
     bias: bool = Field(True, description="Bias recognition toward the registry's device and area names.")
     grammar: bool = Field(True, description="Grammar first: the home's sentences (intent templates with its names) "
                                             "before open recognition. whisper: the nearest sentences are scored on "

@@ -57,14 +57,6 @@ def test_a_word_of_the_templates_is_not_taken_for_a_name(space):
     assert found[0].text == "what time is it" and found[0].values == ()
 
 
-def test_a_name_heard_a_little_wrong_ranks_by_its_whole_sentence(space):
-    # "middle" is a word of a few templates, not a common one: "middle light" may be the mirror light, and the
-    # sentence with it, near as a whole, ranks above generic sentences that only share the words around it
-    mirror = "  - {id: light.mirror, name: Mirror Light, area: Kitchen, domain: light, protocol: tasmota, topic: m}\n"
-    found = space.with_registry(Registry.from_config(small_config(HOME + mirror))).nearest("turn on the middle light")
-    assert found[0].text == "turn on the mirror light" and found[0].values == ("mirror light",)
-
-
 def test_the_sentence_space_is_rebuilt_after_a_registry_change(space):
     heard = "turn on the standing points"
     assert not any("standing" in t for t in texts(space.nearest(heard)))
@@ -130,15 +122,14 @@ def test_grammar_first_fixes_what_open_recognition_mishears(piper, recognizers, 
     assert heard is not None and "pernoff" in heard.text.lower().replace(" ", "") and not heard.grammar
     fixed = recognizers[True].transcribe(utterance)  # the open transcript travels with the grammar's sentence
     assert fixed is not None and fixed.grammar and fixed.text == "Turn off the kitchen ceiling light"
-    # (the grammar path decodes with two beams, open recognition greedily: its open transcript is the better beam's)
-    assert fixed.open_text and fixed.open_text == recognizers[True].last_open and not fixed.unsure
+    assert fixed.open_text == heard.text and not fixed.unsure
     rows = run(config, understander, registry, recognizers[False], samples)
     assert [r["transcript"] for r in rows] == [heard.text]  # open: the misheard words
     # grammar first: the home's sentence, scored on the same audio, wins it
     rows = run(config, understander, registry, recognizers[True], samples)
     assert [r["transcript"] for r in rows] == ["Turn off the kitchen ceiling light"]
     assert [(r["intent"], r["targets"], r["outcome"]) for r in rows] == [("HassTurnOff", ["light.kitchen_ceiling"], "done")]
-    assert recognizers[True].last_open == fixed.open_text
+    assert recognizers[True].last_open is not None and "pernoff" in recognizers[True].last_open.lower().replace(" ", "")
 
 
 @needs_voice

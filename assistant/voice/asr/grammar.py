@@ -20,7 +20,6 @@ Pure and thread-safe after construction (read-only). hassil and home-assistant-i
 
 from __future__ import annotations
 
-import collections
 import functools
 import itertools
 import logging
@@ -95,8 +94,7 @@ class Candidate:
     values: tuple[str, ...]
     """The slot values filled in, in order: with the intent, what the sentence means."""
     score: float
-    """Look-up similarity, 0..1: spelling or sound of the skeleton times that of the values filled in, or of
-    the whole sentence (``similarity``), whichever is higher."""
+    """Look-up similarity, 0..1: spelling or sound of the skeleton, times that of the values filled in."""
 
     @property
     def meaning(self) -> tuple[str, tuple[str, ...]]:
@@ -360,21 +358,14 @@ class SentenceSpace:
     MIN_VALUE_SIMILARITY = 0.62
     """A span of the heard words must sound at least this much like a name to be taken for one..."""
     MIN_WORDS_SIMILARITY = 0.9
-    """...and this much when all its words are the templates' common ones ("turn off" is not "watering office")."""
-    COMMON_SKELETONS = 50
-    """A word of the templates is common when this many skeletons have it ("turn", "light", "garage"); a rare
-    one ("middle", "very") may well be a name misheard ("mirror light", "fairy lights")."""
-    SINGLE_SPANS = 3
-    """Besides the best set of spans, the best few spans each alone make a variant of what was heard: the best
-    set can take a word of the command for a name ("turning the cattle": "watering the kettle")."""
+    """...and this much when all its words are the templates' own ("turn off" is not "watering office")."""
 
     def __init__(self, skeletons: list[tuple[str, str]], values: dict[str, tuple[str, ...]]) -> None:
         self.skeletons = [s for s, _ in skeletons]
         self.intents = [i for _, i in skeletons]
         self.sounds = [sound(s) for s in self.skeletons]
         self.words = frozenset(w for s in self.skeletons for w in s.split() if not _PLACEHOLDER.fullmatch(w))
-        counts = collections.Counter(w for s in self.skeletons for w in set(s.split()))
-        self.common = frozenset(w for w in self.words if counts[w] >= self.COMMON_SKELETONS)
+        self.values = values
         self._value_sounds = {slot: [sound(v) for v in vs] for slot, vs in values.items() if vs}
         self.values = {slot: vs for slot, vs in values.items() if vs}
 
@@ -390,7 +381,6 @@ class SentenceSpace:
         """The same skeletons with another home's names (the registry changed)."""
         space = object.__new__(SentenceSpace)
         space.skeletons, space.intents, space.sounds, space.words = self.skeletons, self.intents, self.sounds, self.words
-        space.common = self.common
         space.values = {slot: vs for slot, vs in home_values(registry).items() if vs}
         space._value_sounds = {slot: [sound(v) for v in vs] for slot, vs in space.values.items()}
         return space
@@ -419,7 +409,7 @@ class SentenceSpace:
             for j in range(i + 1, min(len(words), i + 4) + 1):
                 piece = " ".join(words[i:j])
                 piece_sound = sound(piece)
-                need = self.MIN_WORDS_SIMILARITY if all(w in self.common for w in words[i:j]) else self.MIN_VALUE_SIMILARITY
+                need = self.MIN_WORDS_SIMILARITY if all(w in self.words for w in words[i:j]) else self.MIN_VALUE_SIMILARITY
                 for slot, values in self.values.items():
                     # spelling and sound both: metaphone alone hears "what" as "white"
                     spelled = process.extract(piece, values, scorer=fuzz.ratio, limit=3)
@@ -438,13 +428,10 @@ class SentenceSpace:
         words, heard_values = _tokens(text)
         spans = [s for s in self._spans(words) if not heard_values & set(range(s.start, s.end))]
         out = []
-        # the best spans; areas before names; none; each of the best few alone
-        orders = [spans, sorted(spans, key=lambda s: s.slot not in ("area", "floor")), []]
-        orders += [[span] for span in spans[: self.SINGLE_SPANS]]
-        for order in orders:
+        for prefer in ((), ("area", "floor"), None):  # the best spans; areas before names; none
             taken: dict[int, _Span] = {}
             used: set[int] = set()
-            for span in order:
+            for span in sorted(spans, key=lambda s: prefer is not None and s.slot not in prefer) if prefer is not None else ():
                 if not used & set(range(span.start, span.end)):
                     taken[span.start] = span
                     used |= set(range(span.start, span.end))
@@ -470,36 +457,26 @@ class SentenceSpace:
 
     def nearest(self, heard: str, limit: int = 8, per_variant: int = 8) -> list[Candidate]:
         """Up to ``limit`` sentences of the home nearest to ``heard``, best first."""
-        import numpy as np
         from rapidfuzz import fuzz, process
 
         found: dict[str, Candidate] = {}
         before, heard, after = polite(normal(heard))
-        variants = [(variant, fills) for variant, fills in self._variants(heard) if variant]
-        if not variants:
-            return []
-        # every variant against every skeleton in one call each, by spelling and by sound (half the time of a
-        # look-up per variant: the grammar step's largest part)
-        queries = [variant for variant, _ in variants]
-        spelled = process.cdist(queries, self.skeletons, scorer=fuzz.ratio, score_cutoff=50, dtype=np.float32)
-        sounded = process.cdist([sound(q) for q in queries], self.sounds, scorer=fuzz.ratio, score_cutoff=50,
-                                dtype=np.float32)  # fmt: skip
-        keep = min(per_variant, len(self.skeletons))
-        for row, (_variant, fills) in enumerate(variants):
+        for variant, fills in self._variants(heard):
+            if not variant:
+                continue
             hits: dict[int, float] = {}
-            for scores in (spelled[row], sounded[row]):
-                # the best ``keep``, ties to the first (as rapidfuzz's extract ranks them)
-                tied = np.flatnonzero(scores >= max(50.0, float(np.partition(scores, -keep)[-keep])))
-                for index in tied[np.argsort(-scores[tied], kind="stable")][:keep]:
-                    hits[int(index)] = max(hits.get(int(index), 0.0), float(scores[index]) / 100)
+            for query, choices in ((variant, self.skeletons), (sound(variant), self.sounds)):
+                for _choice, score, index in process.extract(query, choices, scorer=fuzz.ratio, limit=per_variant,
+                                                             score_cutoff=50):  # fmt: skip
+                    hits[index] = max(hits.get(index, 0.0), score / 100)
             for index, score in hits.items():
-                for candidate in self._fill(index, score, fills, before, after, heard):
+                for candidate in self._fill(index, score, fills, before, after):
                     if candidate.text not in found or found[candidate.text].score < candidate.score:
                         found[candidate.text] = candidate
         return sorted(found.values(), key=lambda c: -c.score)[:limit]
 
     def _fill(self, index: int, score: float, fills: list[tuple[str, tuple[tuple[str, float], ...]]],
-              before: str, after: str, heard: str) -> Iterator[Candidate]:  # fmt: skip
+              before: str, after: str) -> Iterator[Candidate]:  # fmt: skip
         skeleton = self.skeletons[index]
         slots = _PLACEHOLDER.findall(skeleton)
         options: list[tuple[tuple[str, float], ...]] = []
@@ -512,12 +489,8 @@ class SentenceSpace:
             options.append(match[1])
         for chosen in itertools.product(*options):
             parts = iter(chosen)
-            command = _PLACEHOLDER.sub(lambda _m: next(parts)[0], skeleton)
-            text = " ".join(f"{before} {command} {after}".split())
+            text = " ".join(f"{before} {_PLACEHOLDER.sub(lambda _m: next(parts)[0], skeleton)} {after}".split())
             fit = 1.0
-            for _value_text, alike in chosen:
-                fit *= alike
-            # the skeleton's likeness times its values', or the whole sentence's, whichever is higher: a name
-            # heard a little wrong in a sentence heard right stays near ("turn on the middle light")
-            yield Candidate(text, self.intents[index], tuple(v for v, _ in chosen),
-                            max(score * fit, similarity(heard, command)) if chosen else score)  # fmt: skip
+            for _value_text, similarity in chosen:
+                fit *= similarity
+            yield Candidate(text, self.intents[index], tuple(v for v, _ in chosen), score * fit)

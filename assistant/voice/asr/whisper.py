@@ -1,7 +1,7 @@
 """The whisper engine: faster-whisper with int8 CTranslate2 weights, prompted with the home's names.
 
 Grammar first (``asr.grammar``, the default): the utterance is encoded once; beam search gives the open
-n-best (``GRAMMAR_BEAMS`` hypotheses, or ``beam_size`` when more); the home's sentences nearest to each (``grammar.SentenceSpace``) join
+n-best (``beam_size`` hypotheses); the home's sentences nearest to each (``grammar.SentenceSpace``) join
 them as candidates, and whisper's own decoder scores every candidate on this utterance's encoding,
 teacher-forced, in one batch (CTranslate2's ``align``: the probability of each token given the audio and
 the tokens before it). All candidates are scored in one written form (lower case words, first letter
@@ -39,19 +39,11 @@ from .grammar import Candidate, SentenceSpace, normal, similarity
 log = logging.getLogger(__name__)
 
 MAX_PROMPT_CHARS = 600
-GRAMMAR_PRIOR_NATS = 8.0
+GRAMMAR_PRIOR_NATS = 4.0
 """The log-prior a sentence of the home has over any other word string (nats): a grammar sentence wins
-when whisper gives it no more than this much less log-probability than its own best transcript. Chosen on
-a development set apart from ``eval --voice``'s (other espeak-ng voices, other commands): at 4 most of the
-right sentences that were found still lost; 10 gained little more than 8."""
-GRAMMAR_BEAMS = 2
-"""Beams (and hypotheses) of the grammar path's decoding at the least (``asr.beam_size`` when more): the
-second hypothesis feeds the look-up, most useful in noise; three or five gained no more, at more cost."""
-MAX_GRAMMAR_CANDIDATES = 5
+when whisper gives it no more than this much less log-probability than its own best transcript."""
+MAX_GRAMMAR_CANDIDATES = 6
 """Sentences of the home scored per utterance (with the open hypotheses; ``SCORE_BATCH`` at a time)."""
-MAX_PER_MEANING = 2
-"""...and at most this many of one meaning (``Candidate.meaning``): ways of saying one command ("turn on my night
-light", "turn on night light") would crowd out the other commands it may have been."""
 MIN_SIMILARITY = 0.75
 """A sentence of the home is a candidate only when it is spelled or sounds at least this much like what was
 heard (rapidfuzz ratio of the words or of their metaphone keys): a near miss, not another sentence altogether
@@ -175,7 +167,7 @@ class WhisperRecognizer:
         tokenizer = self.tokenizer
         previous = tokenizer.encode(" " + self.prompt.strip()) if self.prompt else []
         prompt = self.model.get_prompt(tokenizer, previous, without_timestamps=True)
-        beams = max(self.settings.beam_size, GRAMMAR_BEAMS)
+        beams = self.settings.beam_size
         # asr.window_s of audio encoded, not faster-whisper's 30 s (window.py); a decoding that runs long or
         # repeats itself on the window is done again on 30 s
         mel = window.mel_frames(features.shape[-1], self.settings.window_s)
@@ -224,13 +216,9 @@ class WhisperRecognizer:
         if self.space is None:
             return None
         found: dict[str, tuple[str, Candidate]] = {}
-        looked_up: set[str] = set()
         for hypothesis in hypotheses:
             wake, rest = self._wake(hypothesis)
             heard = normal(rest)
-            if heard in looked_up:  # beams that differ only in case or punctuation: one look-up
-                continue
-            looked_up.add(heard)
             for candidate in self.space.nearest(rest):
                 if similarity(heard, candidate.text) < MIN_SIMILARITY or \
                         len(candidate.text.split()) < MIN_WORDS_KEPT * len(heard.split()):
@@ -240,12 +228,7 @@ class WhisperRecognizer:
                     found[whole] = (wake, candidate)
         if not found:
             return None
-        best: list[tuple[str, tuple[str, Candidate]]] = []
-        per_meaning: dict[tuple[str, tuple[str, ...]], int] = {}
-        for text, (wake, candidate) in sorted(found.items(), key=lambda item: -item[1][1].score):
-            if per_meaning.get(candidate.meaning, 0) < MAX_PER_MEANING and len(best) < MAX_GRAMMAR_CANDIDATES:
-                per_meaning[candidate.meaning] = per_meaning.get(candidate.meaning, 0) + 1
-                best.append((text, (wake, candidate)))
+        best = sorted(found.items(), key=lambda item: -item[1][1].score)[:MAX_GRAMMAR_CANDIDATES]
         forms: dict[str, Candidate | None] = {written(text): candidate for text, (_wake, candidate) in best}
         for hypothesis in hypotheses:
             forms.setdefault(written(hypothesis), None)  # an open hypothesis that is a sentence of the home is one
