@@ -57,6 +57,12 @@ def test_a_word_of_the_templates_is_not_taken_for_a_name(space):
     assert found[0].text == "what time is it" and found[0].values == ()
 
 
+def test_a_duration_in_seconds_stays_a_duration(space):
+    # "second" after a number is the unit: the space's sentences were "start a 3 2 2nd timer"
+    found = texts(space.nearest("start a three second timer"))
+    assert "start a 3 second timer" in found[:2] and not [t for t in found if "2nd" in t]
+
+
 def test_the_sentence_space_is_rebuilt_after_a_registry_change(space):
     heard = "turn on the standing points"
     assert not any("standing" in t for t in texts(space.nearest(heard)))

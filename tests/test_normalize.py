@@ -97,3 +97,11 @@ def test_slots_the_tagger_missed_are_read_from_the_sentence():
     heard = slots("HassMediaSearchAndPlay", "play the album Abbey Road",
                   [Span("media_class", "album", 9, 14), Span("query", "Abbey Road", 15, 25)])  # fmt: skip
     assert (heard["query"], heard["media_class"]) == ("Abbey Road", "album")
+
+
+@pytest.mark.parametrize(("words", "digits"), [
+    ("a three second timer", "a 3 second timer"), ("one second", "1 second"), ("thirty seconds", "30 seconds"),
+    ("the second light", "the 2nd light"),
+])  # fmt: skip
+def test_a_second_after_a_number_is_the_unit_not_the_ordinal(words, digits):
+    assert normalize.to_digits(words) == digits

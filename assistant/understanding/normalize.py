@@ -15,10 +15,15 @@ _NUMBER_RE = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
 _HALF_RE = re.compile(r"\b(?:and a half|and half|½)\b")
 
 
+_SECOND_UNIT = re.compile(r"\b(\d+(?:[.,]\d+)?) 2nd\b")
+"""A number then "2nd": text2num took the unit "second" for the ordinal ("three second timer" -> "3 2nd timer")."""
+
+
 def to_digits(text: str) -> str:
-    """'twenty one degrees' -> '21 degrees' (small numbers too: 'one' -> '1')."""
+    """'twenty one degrees' -> '21 degrees' (small numbers too: 'one' -> '1'); 'a three second timer' keeps its
+    unit ('a 3 second timer')."""
     try:
-        return alpha2digit(text, "en", threshold=0)
+        return _SECOND_UNIT.sub(r"\1 second", alpha2digit(text, "en", threshold=0))
     except Exception:  # text2num raises plain ValueErrors on odd input; the words stay as they are
         return text
 

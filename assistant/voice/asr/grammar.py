@@ -210,6 +210,7 @@ def _skeleton(pieces: list[str]) -> str | None:
     joined = "".join(pieces)
     parts = [p if _PLACEHOLDER.fullmatch(p) else normal(p) for p in re.split(r"(\{\w+\})", joined)]
     text = " ".join(" ".join(parts).split())
+    text = re.sub(r"(\{\w+\}) 2nd\b", r"\1 second", text)  # "{value} second timer": the unit, read alone as "2nd"
     # a value's unit belongs to the value as heard ("50 percent" fills {value} whole)
     text = re.sub(rf"(\{{value\}}) {UNITS}\b", r"\1", text)
     text = polite(text)[1]

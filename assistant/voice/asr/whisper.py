@@ -53,8 +53,8 @@ MIN_WORDS_KEPT = 0.75
 probable, and the half of what was said that it drops would be lost ("turn on the lamp, and what time is it")."""
 SCORE_BATCH = 3
 """Candidates scored in one call: the decoder's output over the whole vocabulary for every token of every
-candidate is most of the grammar step's memory (the service's peak after recognising: about 25 MB less with 3
-than with all 5-7 at once, for about 10 ms more on two cores)."""
+candidate is most of the grammar step's memory (the service's peak after recognising: 356-360 MB with 3 against
+371-374 MB with all at once, `assistant bench --ready 3 --voice`; end of speech to device no slower)."""
 MARGIN_FRAMES = 25
 """Encoder frames (20 ms each) kept past the end of the audio for scoring: the decoder reads 30 s of
 encoding, most of it padding; the candidates rank alike on the speech and half a second after it, at a tenth of the cost."""
