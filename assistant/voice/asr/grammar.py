@@ -458,18 +458,28 @@ class SentenceSpace:
 
     def nearest(self, heard: str, limit: int = 8, per_variant: int = 8) -> list[Candidate]:
         """Up to ``limit`` sentences of the home nearest to ``heard``, best first."""
+        import numpy as np
         from rapidfuzz import fuzz, process
 
         found: dict[str, Candidate] = {}
         before, heard, after = polite(normal(heard))
-        for variant, fills in self._variants(heard):
-            if not variant:
-                continue
+        variants = [(variant, fills) for variant, fills in self._variants(heard) if variant]
+        if not variants:
+            return []
+        # every variant against every skeleton in one call each, by spelling and by sound (half the time of a
+        # look-up per variant: the grammar step's largest part)
+        queries = [variant for variant, _ in variants]
+        spelled = process.cdist(queries, self.skeletons, scorer=fuzz.ratio, score_cutoff=50, dtype=np.float32)
+        sounded = process.cdist([sound(q) for q in queries], self.sounds, scorer=fuzz.ratio, score_cutoff=50,
+                                dtype=np.float32)  # fmt: skip
+        keep = min(per_variant, len(self.skeletons))
+        for row, (_variant, fills) in enumerate(variants):
             hits: dict[int, float] = {}
-            for query, choices in ((variant, self.skeletons), (sound(variant), self.sounds)):
-                for _choice, score, index in process.extract(query, choices, scorer=fuzz.ratio, limit=per_variant,
-                                                             score_cutoff=50):  # fmt: skip
-                    hits[index] = max(hits.get(index, 0.0), score / 100)
+            for scores in (spelled[row], sounded[row]):
+                # the best ``keep``, ties to the first (as rapidfuzz's extract ranks them)
+                tied = np.flatnonzero(scores >= max(50.0, float(np.partition(scores, -keep)[-keep])))
+                for index in tied[np.argsort(-scores[tied], kind="stable")][:keep]:
+                    hits[int(index)] = max(hits.get(int(index), 0.0), float(scores[index]) / 100)
             for index, score in hits.items():
                 for candidate in self._fill(index, score, fills, before, after):
                     if candidate.text not in found or found[candidate.text].score < candidate.score:

@@ -216,9 +216,13 @@ class WhisperRecognizer:
         if self.space is None:
             return None
         found: dict[str, tuple[str, Candidate]] = {}
+        looked_up: set[str] = set()
         for hypothesis in hypotheses:
             wake, rest = self._wake(hypothesis)
             heard = normal(rest)
+            if heard in looked_up:  # beams that differ only in case or punctuation: one look-up
+                continue
+            looked_up.add(heard)
             for candidate in self.space.nearest(rest):
                 if similarity(heard, candidate.text) < MIN_SIMILARITY or \
                         len(candidate.text.split()) < MIN_WORDS_KEPT * len(heard.split()):
