@@ -466,8 +466,8 @@ class SentenceSpace:
         variants = [(variant, fills) for variant, fills in self._variants(heard) if variant]
         if not variants:
             return []
-        # every variant against every skeleton in one call each, by spelling and by sound (half the time of a
-        # look-up per variant: the grammar step's largest part)
+        # every variant against every skeleton in one call each, by spelling and by sound, not one look-up per
+        # variant (the same sentences found; on 150 typed sentences, p95 lower and the median level)
         queries = [variant for variant, _ in variants]
         spelled = process.cdist(queries, self.skeletons, scorer=fuzz.ratio, score_cutoff=50, dtype=np.float32)
         sounded = process.cdist([sound(q) for q in queries], self.sounds, scorer=fuzz.ratio, score_cutoff=50,
