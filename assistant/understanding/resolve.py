@@ -134,10 +134,16 @@ def similarity(spoken: str, name: str) -> float:
     """0..100: the better of spelling and sound-alike similarity."""
     if spoken == name:
         return 100.0
-    by_text = fuzz.ratio(spoken, name)
-    by_sound = fuzz.ratio(_phonetic(spoken), _phonetic(name)) * 0.95
-    joined = fuzz.ratio(spoken.replace(" ", ""), name.replace(" ", ""))  # "living room" vs "livingroom"
-    return max(by_text, by_sound, joined)
+    return float(_similarities(spoken, (name,), (_phonetic(name),), (name.replace(" ", ""),))[0])
+
+
+def _similarities(spoken: str, spelled: tuple[str, ...], sounds: tuple[str, ...], joined: tuple[str, ...]) -> np.ndarray:
+    """``similarity`` of ``spoken`` with each name, given spelled, by sound (``_phonetic``) and without its spaces
+    ("living room" vs "livingroom"), for all the names at once (rapidfuzz's ``cdist``)."""
+    scores = np.maximum(cdist([spoken], spelled, scorer=fuzz.ratio, dtype=np.float64)[0],
+                        cdist([_phonetic(spoken)], sounds, scorer=fuzz.ratio, dtype=np.float64)[0] * 0.95)
+    np.maximum(scores, cdist([spoken.replace(" ", "")], joined, scorer=fuzz.ratio, dtype=np.float64)[0], out=scores)
+    return scores
 
 
 @dataclass
@@ -190,14 +196,11 @@ def _names(options: tuple[tuple[str, str], ...]) -> _Names:
 
 def _best(spoken: str, options: Iterable[tuple[str, str]]) -> list[tuple[float, str]]:
     """Scores of (key, candidate name) options, best first, one per key: ``similarity`` of ``spoken`` with
-    each name, computed for all the names at once (rapidfuzz's ``cdist``)."""
+    each name, all the names at once."""
     table = _names(tuple(options))
     if not table.keys:
         return []
-    scores = np.maximum(cdist([spoken], table.spelled, scorer=fuzz.ratio, dtype=np.float64)[0],
-                        cdist([_phonetic(spoken)], table.sounds, scorer=fuzz.ratio, dtype=np.float64)[0] * 0.95)
-    np.maximum(scores, cdist([spoken.replace(" ", "")], table.joined, scorer=fuzz.ratio, dtype=np.float64)[0],
-               out=scores)
+    scores = _similarities(spoken, table.spelled, table.sounds, table.joined)
     best = np.full(len(table.keys), -1.0)
     np.maximum.at(best, table.owner, scores)
     return sorted(zip(best.tolist(), table.keys), reverse=True)
