@@ -6,8 +6,10 @@ thread count and runs one warm-up inference, so a broken model fails at start, n
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,14 +104,17 @@ class NluModel:
         intent_logits, tag_logits = self.session.run(
             list(schema.ONNX_OUTPUTS), {"input_ids": ids, "attention_mask": mask}
         )
-        logits = intent_logits[0].astype(np.float64)
-        probs = np.exp(logits - logits.max())
-        probs /= probs.sum()
-        best, second = (int(i) for i in np.argsort(-probs)[:2])
-        tags = [schema.TAG_LABELS[i] for i in tag_logits[0].argmax(-1)]
+        # Plain Python over a few dozen numbers: right after a run, each numpy call pays for cold caches
+        # (about 100 us for the softmax and top two in numpy, against 60 us here, on this project's machine).
+        logits = intent_logits[0].tolist()
+        top = max(logits)
+        exps = [math.exp(x - top) for x in logits]
+        total = sum(exps)
+        best, second = heapq.nlargest(2, range(len(exps)), key=exps.__getitem__)
+        tags = [schema.TAG_LABELS[i] for i in tag_logits[0].argmax(-1).tolist()]
         spans = _decode_spans(text, tags, encoding.offsets, encoding.special_tokens_mask)
-        return Prediction(schema.INTENT_LABELS[best], float(probs[best]), spans,
-                          (schema.INTENT_LABELS[second], float(probs[second])))
+        return Prediction(schema.INTENT_LABELS[best], exps[best] / total, spans,
+                          (schema.INTENT_LABELS[second], exps[second] / total))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of what ``texts`` mean (``[len(texts), hidden]``), from the model's embedding head:
