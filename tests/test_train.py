@@ -10,6 +10,8 @@ from assistant.cli import main
 from assistant.understanding import schema
 from assistant.understanding.model import NluModel, sha256_of
 
+from .conftest import ROOT
+
 
 def test_tiny_training_run_produces_a_loadable_model(tmp_path):
     out = tmp_path / "model"
@@ -33,3 +35,32 @@ def test_tiny_training_run_produces_a_loadable_model(tmp_path):
     assert vectors.shape == (2, 384)
     assert abs(float((vectors * vectors).sum(1).max()) - 1.0) < 1e-3
     assert meta["onnx"]["fusion"]["operators"].get("Attention") == 6
+
+
+def test_a_shipped_model_teaches_through_its_onnx_file_and_saved_logits(tmp_path):
+    """Distillation from an exported model (no torch weights needed): the shipped model's own logits,
+    computed with onnxruntime, agree with its predictions; saved to a .pt file, they load back unchanged."""
+    import numpy as np
+    import torch
+
+    from assistant.train.model import teacher_logits
+
+    model = NluModel(ROOT / "models" / "nlu.int8.onnx")
+    texts = ["turn on the kitchen light", "what's the weather like", "set a timer for ten minutes", "hi"]
+    encodings = [model.tokenizer.encode(t) for t in texts]
+    width = max(len(e.ids) for e in encodings) + 3  # padded wider than any sentence, as in the data sets
+    ids = np.zeros((len(texts), width), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for row, encoding in enumerate(encodings):
+        ids[row, : len(encoding.ids)] = encoding.ids
+        mask[row, : len(encoding.ids)] = 1
+    data = {"input_ids": ids, "attention_mask": mask}
+    intent, tags = teacher_logits([("unused", str(ROOT / "models" / "nlu.int8.onnx"))], data, "cpu")
+    assert intent.shape == (len(texts), len(schema.INTENT_LABELS))
+    assert tags.shape == (len(texts), width, len(schema.TAG_LABELS))
+    labels = [schema.INTENT_LABELS[i] for i in intent.argmax(-1).tolist()]
+    assert labels == [model.predict(t).label for t in texts]
+    saved = tmp_path / "teacher.pt"
+    torch.save((intent, tags), saved)
+    again = teacher_logits([("unused", str(saved))], data, "cpu")
+    assert torch.equal(again[0], intent) and torch.equal(again[1], tags)

@@ -124,13 +124,26 @@ def array_metrics(pred_int, pred_tags, gold_int, gold_tags) -> dict[str, float]:
 def teacher_logits(teachers: list[tuple[str, str]], data: dict, device: str, batch_size: int = 512):
     """The teachers' mean intent and tag logits over every training sentence (kept on ``device``).
 
-    ``teachers``: (prepared base folder, trained weights) pairs, each a trained joint model."""
+    ``teachers``: (prepared base folder, trained weights) pairs, each a trained joint model; or (anything,
+    an exported ``nlu.int8.onnx``), run with onnxruntime on the CPU (a shipped model as the teacher); or
+    (anything, a ``.pt`` file of logits saved from this function, to share them between runs)."""
     import torch
 
     n, width = data["input_ids"].shape
     intent = torch.zeros((n, len(INTENT_LABELS)), dtype=torch.float32, device=device)
     tags = torch.zeros((n, width, len(TAG_LABELS)), dtype=torch.float16, device=device)
     for base, weights in teachers:
+        if str(weights).endswith(".pt"):  # logits saved earlier: torch.save(teacher_logits(...), "x.pt")
+            saved_intent, saved_tags = torch.load(weights, map_location=device)
+            intent += saved_intent.float() / len(teachers)
+            tags[:, :saved_tags.shape[1]] += (saved_tags.float() / len(teachers)).half()
+            continue
+        if str(weights).endswith(".onnx"):
+            for rows, il, tl in _onnx_logits(weights, data):
+                i = torch.from_numpy(rows).to(device)
+                intent[i] += torch.from_numpy(il).to(device) / len(teachers)
+                tags[i, :tl.shape[1]] += (torch.from_numpy(tl).to(device) / len(teachers)).half()
+            continue
         model = load_trained(base, weights).to(device)
         with torch.no_grad(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
             for i, ids, mask in _batches(data, batch_size, device):
@@ -139,6 +152,24 @@ def teacher_logits(teachers: list[tuple[str, str]], data: dict, device: str, bat
                 tags[i:i + len(ids), :ids.shape[1]] += (tl.float() / len(teachers)).half()
         del model
     return intent, tags
+
+
+def _onnx_logits(path: str | Path, data: dict, batch_size: int = 256):
+    """(row indices, intent logits, tag logits) of an exported model over ``data``, in batches of sentences
+    of about the same length."""
+    import numpy as np
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    lengths = data["attention_mask"].sum(1)
+    order = np.argsort(lengths, kind="stable")
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        width = int(lengths[rows].max())
+        il, tl = session.run(["intent_logits", "tag_logits"],
+                             {"input_ids": data["input_ids"][rows, :width].astype(np.int64),
+                              "attention_mask": data["attention_mask"][rows, :width].astype(np.int64)})  # fmt: skip
+        yield rows, il, tl
 
 
 def _distil_loss(student, teacher, temperature: float, valid=None):
@@ -326,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-steps", type=int, default=0)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--teacher", nargs=2, action="append", metavar=("BASE", "WEIGHTS"), default=[],
-                    help="distil this trained model (repeat: their mean logits)")
+                    help="distil this trained model (repeat: their mean logits); WEIGHTS may also be an exported"
+                         " nlu.int8.onnx, or logits saved from teacher_logits (.pt)")
     ap.add_argument("--alpha", type=float, default=0.5, help="weight of the teachers' soft targets")
     ap.add_argument("--temperature", type=float, default=2.0)
     ap.add_argument("--embed-from", default=None,
