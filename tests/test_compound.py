@@ -172,6 +172,29 @@ def test_polarity_rule(registry, intent, device, text, wrong):
     assert bool(polarity.disagreeing(intent, [registry.device(device)], text)) is wrong
 
 
+@pytest.mark.parametrize(("intent", "device", "text", "undirected"), [
+    ("HassTurnOff", "light.hallway", "turn the hallway light", True),     # cut short: neither on nor off
+    ("HassTurnOn", "light.hallway", "switch the hallway light", True),
+    ("HassTurnOff", "light.hallway", "turn of the hallway light", False),  # "of": typed or heard for "off"
+    ("HassTurnOn", "light.hallway", "turn onn the hallway light", False),
+    ("HassTurnOn", "scene.movie_night", "switch to movie night", False),
+    ("HassTurnOn", "light.hallway", "hallway light please", False),        # no turn or switch to be missing
+    ("HassLightSet", "light.hallway", "turn the hallway light blue", False),  # not a turn on or off
+])  # fmt: skip
+def test_on_or_off_rule(registry, intent, device, text, undirected):
+    assert polarity.undirected(intent, [registry.device(device)], text) is undirected
+
+
+@pytest.mark.parametrize("text", ["turn the hallway light", "switch the kitchen light"])
+def test_a_turn_without_on_or_off_sends_nothing_and_asks(understander, registry, text):
+    result = parse(understander, registry, text)  # the model alone picks a direction for these (on or off)
+    assert result.actions == () and result.outcome == "unsure"
+    assert result.reply.startswith("Sorry, I'm not sure: should I turn the ") and result.reply.endswith(" on or off?")
+    both = parse(understander, registry, f"turn on the bedside lamp and {text}")
+    assert both.actions == () and "I did nothing" in both.reply  # one unclear part: nothing of the command is done
+    assert parse(understander, registry, text.replace(" the ", " off the ", 1)).outcome == "done"
+
+
 def test_a_relative_change_needs_a_word_that_asks_for_it(understander, registry):
     result = parse(understander, registry, "Pernoff the Kitchen Ceiling Light,")
     assert result.actions == ()

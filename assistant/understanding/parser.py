@@ -20,7 +20,7 @@ from .context import Context, Previous
 from .model import NluModel, Prediction, Span
 from .plan import INTENTS, Outcome, Request, is_shopping_list
 from .recognise import clean_text, join_split_names, name_variants, normalise_slots
-from .replies import NOT_SURE, NOT_UNDERSTOOD, confirm_question, opposite_question
+from .replies import NOT_SURE, NOT_UNDERSTOOD, confirm_question, on_or_off_question, opposite_question
 from .resolve import Meanings, Resolver, match_area
 
 MAX_TEXT_CHARS = 400
@@ -201,6 +201,12 @@ class Understander:
             timings["total"] = _ms(started)
             return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
                          targets=tuple(sorted(d.id for d in wrong)), reply=opposite_question(wrong),
+                         outcome="unsure", timings_ms=timings)  # fmt: skip
+        if not from_context and polarity.undirected(intent, acted, said or cleaned):
+            # "turn the hallway light": neither on nor off said, so the model's choice would be a guess
+            timings["total"] = _ms(started)
+            return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
+                         targets=tuple(sorted(d.id for d in acted)), reply=on_or_off_question(acted),
                          outcome="unsure", timings_ms=timings)  # fmt: skip
         if label in schema.INTERNAL_INTENTS and outcome.actions and not from_context \
                 and not polarity.says_a_change(cleaned, acted):

@@ -3,7 +3,8 @@
 For locks, covers (blinds, curtains, garage doors, gates), valves and alarm panels, every action has a direction:
 *opening* (open, unlock, disarm) or *closing* (close, lock, arm). The words of the sentence are read for the
 direction they say, after the device's own names are taken out ("the front door lock" says nothing). When the
-words say only the opposite of what the model planned, the command is not sent and the reply asks. This rule runs
+words say only the opposite of what the model planned, the command is not sent and the reply asks. The same for
+a turn or switch that says neither on nor off, whatever the device ("turn the hallway light"). This rule runs
 after the model, on its final plan, so no model error can get past it. Pure.
 """
 
@@ -65,6 +66,20 @@ def disagreeing(intent: str | None, devices: Iterable[Device], text: str,
         if planned is not None and said and planned not in said:
             wrong.append(device)
     return wrong
+
+
+_TURN = re.compile(r"\b(turn|turns|switch|switches)\b", re.I)
+_ON_OR_OFF = re.compile(r"\b(on+|of+|out|up|down|to|into)\b", re.I)
+"""What a turn or switch says it does ("of" and "onn" are the same typed or misheard)."""
+
+
+def undirected(intent: str | None, devices: Iterable[Device], text: str) -> bool:
+    """Whether a turn on or off was planned for words that say neither: "turn the hallway light" (cut short,
+    or "on" lost to the recogniser) is not acted on with a guessed direction."""
+    if intent not in ("HassTurnOn", "HassTurnOff"):
+        return False
+    text = _without_names(text, list(devices))
+    return bool(_TURN.search(text)) and not _ON_OR_OFF.search(text)
 
 
 _CHANGE = re.compile(

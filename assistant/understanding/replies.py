@@ -181,6 +181,11 @@ def opposite_question(devices: Sequence[Named]) -> str:
     return f"Sorry, I'm not sure: should I {verbs} {names_of(devices)}?"
 
 
+def on_or_off_question(devices: Sequence[Named]) -> str:
+    """A turn or switch that said neither on nor off: ask, never guess."""
+    return f"Sorry, I'm not sure: should I turn {names_of(devices)} on or off?"
+
+
 def too_late() -> str:
     return "Sorry, that came too late to act on safely, so I did nothing."
 
