@@ -195,6 +195,21 @@ def test_a_turn_without_on_or_off_sends_nothing_and_asks(understander, registry,
     assert parse(understander, registry, text.replace(" the ", " off the ", 1)).outcome == "done"
 
 
+def test_a_turn_on_or_off_that_names_nothing_sends_nothing(understander, registry):
+    # "what's the weather like in paris" heard through kitchen noise: the model says "turn on" at 0.97, and
+    # nothing in the words says which devices; this room's lights would have been a guess
+    garbled = parse(understander, registry, "Water, whatever I can publish.")
+    assert garbled.intent == "HassTurnOn" and garbled.actions == () and garbled.outcome == "unsure"
+    # a kind of device, a verb that implies one, or "everything" says enough
+    assert parse(understander, registry, "lights out").targets == ("light.living_room_ceiling", "light.living_room_lamp")
+    assert parse(understander, registry, "lock up").targets == ("lock.front_door",)
+    disarm = parse(understander, registry, "disarm")  # the alarm, which asks first; these lights went off before
+    assert disarm.targets == ("alarm_control_panel.house_alarm",) and disarm.outcome == "confirm"
+    assert len(parse(understander, registry, "turn everything off").actions) > 2
+    # a relative change still means this room's lights
+    assert parse(understander, registry, "it's too dark").outcome == "done"
+
+
 def test_a_relative_change_needs_a_word_that_asks_for_it(understander, registry):
     result = parse(understander, registry, "Pernoff the Kitchen Ceiling Light,")
     assert result.actions == ()

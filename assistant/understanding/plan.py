@@ -19,6 +19,7 @@ from ..devices import Registry, command_for
 from ..errors import UnsupportedAction
 from . import schema
 from .replies import (
+    NOT_SURE,
     NOT_UNDERSTOOD,
     already,
     called,
@@ -95,6 +96,8 @@ class Request:
         merged = named[0]
         for resolution in named[1:]:
             merged.devices += [d for d in resolution.devices if d not in merged.devices]
+        if merged.guessed and not spec.guess and not merged.problem:
+            return Resolution(scope=merged.scope, problem="unsure", reply=NOT_SURE)
         return merged
 
 
@@ -113,6 +116,9 @@ class IntentSpec:
     prefer: tuple[str, ...] = ("playing",)
     """Among several devices of the kind meant, none in the request's area, the one in these states
     ("pause the music": the player that is playing) before asking which."""
+    guess: bool = True
+    """Whether the default kind in the request's area may be acted on when the words name nothing ("brighter":
+    this room's lights); not for turning on or off, where a misheard sentence would switch this room's lights."""
 
 
 
@@ -679,8 +685,8 @@ F = frozenset
 MEDIA = F({"media_player"})
 
 INTENTS: dict[str, IntentSpec] = {
-    "HassTurnOn": IntentSpec(CONTROLLABLE, F({"light"}), _turn(True)),
-    "HassTurnOff": IntentSpec(CONTROLLABLE - set(_NEVER_OFF), F({"light"}), _turn(False)),
+    "HassTurnOn": IntentSpec(CONTROLLABLE, F({"light"}), _turn(True), guess=False),
+    "HassTurnOff": IntentSpec(CONTROLLABLE - set(_NEVER_OFF), F({"light"}), _turn(False), guess=False),
     "HassLightSet": IntentSpec(F({"light"}), F({"light"}), _light_set,
                                  F({"brightness", "brightness_step", "color", "rgb", "color_temp"})),
     "HassGetState": IntentSpec(ANY, F({"light"}), _get_state, F({"state"})),

@@ -104,6 +104,7 @@ _PLACELESS = frozenset({"person", "weather"})
 _VERB_DOMAINS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"\b(un)?lock(ed)?\b"), ("lock",)),
     (re.compile(r"\b(open|close|shut|raise|opened|closed)\b"), ("cover", "valve", "binary_sensor")),
+    (re.compile(r"\b(dis)?arm(ed|ing)?\b"), ("alarm_control_panel",)),  # "disarm": the alarm, not the lights
 ]
 _ALL_RE = re.compile(r"\b(all|every|everything|whole (house|home|flat|apartment)|entire (house|home)|everywhere"
                      r"|throughout|every room|house)\b")  # fmt: skip
@@ -162,12 +163,16 @@ class Resolution:
     devices: list[Device] = field(default_factory=list)
     scope: Scope = field(default_factory=Scope)
     problem: str | None = None
-    """None, "no_target", "ambiguous" or "unsupported" (the device named cannot do what was asked)."""
+    """None, "no_target", "ambiguous", "unsupported" (the device named cannot do what was asked) or "unsure"
+    (nothing said which devices, for an intent that must not guess)."""
     reply: str = ""
     generic: bool = False
     """Found by a kind of device ("the lights") rather than by a name."""
     exact: bool = False
     """Found by a name said exactly (not a near miss)."""
+    guessed: bool = False
+    """Nothing in the words said which devices (no name, kind, area, purpose, "everything" or verb that implies a
+    kind): the intent's default kind in the request's area ("Water, whatever I can publish" as a turn on)."""
 
 
 @dataclass(frozen=True)
@@ -689,7 +694,9 @@ class Resolver:
             return Resolution(scope=scope, problem="no_target", reply=f"Sorry, I don't know an area called {area or floor}.")
         # classes of the kinds wanted only: "humidity" says nothing about which thermostat
         classes = kind_classes(text, wanted) | (kind_classes(variants[0], wanted) if span_classes else set())
-        return self.by_kind(text, wanted, classes, scope, prefer)
+        found = self.by_kind(text, wanted, classes, scope, prefer)
+        found.guessed = not variants and mentioned is None and not kinds and not scope.spoken and not scope.whole_home
+        return found
 
 
 _SWITCHED_RE = re.compile(r"^(?:(?:please|can you|could you|would you|will you)\s+)*(?:turn|switch|flip)\s+"
