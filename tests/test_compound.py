@@ -182,7 +182,8 @@ def test_polarity_rule(registry, intent, device, text, wrong):
     ("HassLightSet", "light.hallway", "turn the hallway light blue", False),  # not a turn on or off
 ])  # fmt: skip
 def test_on_or_off_rule(registry, intent, device, text, undirected):
-    assert polarity.undirected(intent, [registry.device(device)], text) is undirected
+    assert bool(polarity.undirected(intent, [registry.device(device)], text)) is undirected
+    assert polarity.undirected(intent, [], text) == []  # nothing planned: nothing guessed, nothing to ask about
 
 
 @pytest.mark.parametrize("text", ["turn the hallway light", "switch the kitchen light"])
@@ -193,6 +194,12 @@ def test_a_turn_without_on_or_off_sends_nothing_and_asks(understander, registry,
     both = parse(understander, registry, f"turn on the bedside lamp and {text}")
     assert both.actions == () and "I did nothing" in both.reply  # one unclear part: nothing of the command is done
     assert parse(understander, registry, text.replace(" the ", " off the ", 1)).outcome == "done"
+
+
+def test_a_turn_without_on_or_off_of_no_device_here_says_so(understander, registry):
+    # no device found, so no direction was guessed: the reply says what is missing (the check crashed here)
+    result = parse(understander, registry, "turn the toaster")
+    assert result.actions == () and result.outcome == "no_target" and "toaster" in result.reply
 
 
 def test_a_turn_on_or_off_that_names_nothing_sends_nothing(understander, registry):

@@ -202,11 +202,11 @@ class Understander:
             return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
                          targets=tuple(sorted(d.id for d in wrong)), reply=opposite_question(wrong),
                          outcome="unsure", timings_ms=timings)  # fmt: skip
-        if not from_context and polarity.undirected(intent, acted, said or cleaned):
+        if not from_context and (guessed := polarity.undirected(intent, acted, said or cleaned)):
             # "turn the hallway light": neither on nor off said, so the model's choice would be a guess
             timings["total"] = _ms(started)
             return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
-                         targets=tuple(sorted(d.id for d in acted)), reply=on_or_off_question(acted),
+                         targets=tuple(sorted(d.id for d in guessed)), reply=on_or_off_question(guessed),
                          outcome="unsure", timings_ms=timings)  # fmt: skip
         if label in schema.INTERNAL_INTENTS and outcome.actions and not from_context \
                 and not polarity.says_a_change(cleaned, acted):

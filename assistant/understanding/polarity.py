@@ -73,13 +73,15 @@ _ON_OR_OFF = re.compile(r"\b(on+|of+|out|up|down|to|into)\b", re.I)
 """What a turn or switch says it does ("of" and "onn" are the same typed or misheard)."""
 
 
-def undirected(intent: str | None, devices: Iterable[Device], text: str) -> bool:
-    """Whether a turn on or off was planned for words that say neither: "turn the hallway light" (cut short,
-    or "on" lost to the recogniser) is not acted on with a guessed direction."""
-    if intent not in ("HassTurnOn", "HassTurnOff"):
-        return False
-    text = _without_names(text, list(devices))
-    return bool(_TURN.search(text)) and not _ON_OR_OFF.search(text)
+def undirected(intent: str | None, devices: Iterable[Device], text: str) -> list[Device]:
+    """The devices a turn on or off was planned for when the words say neither on nor off (none otherwise):
+    "turn the hallway light" (cut short, or "on" lost to the recogniser) is not acted on with a guessed
+    direction."""
+    devices = list(devices)
+    if intent not in ("HassTurnOn", "HassTurnOff") or not devices:
+        return []
+    text = _without_names(text, devices)
+    return devices if _TURN.search(text) and not _ON_OR_OFF.search(text) else []
 
 
 _CHANGE = re.compile(
