@@ -656,23 +656,13 @@ class ArraySource:
 
 
 def test_saying_stop_cuts_a_spoken_reply_short(piper_speaker, config, recognizer, vad):
-    from assistant.voice.audio import to_mono_16k
     from assistant.voice.microphone import MicrophoneLoop
-
-    def spoken(text: str) -> np.ndarray:
-        # the voice without its random noise, so that every run hears the same audio (in one CI run the reply
-        # was not cut short; alone, the test passed again)
-        from piper.config import SynthesisConfig
-
-        voice = piper_speaker.engine.voice
-        steady = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
-        audio = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, syn_config=steady)])
-        return np.concatenate([np.zeros(8000, np.int16), to_mono_16k(audio, voice.config.sample_rate),
-                               np.zeros(16000, np.int16)])  # fmt: skip
 
     heard: list[str] = []
     interrupted: list[bool] = []
-    samples = np.concatenate([spoken("Stop."), spoken("Turn on the desk lamp.")])
+    # the voice without its random noise (``spoken``), so every run hears the same audio: with the noise, one
+    # CI run did not cut the reply short
+    samples = np.concatenate([spoken(piper_speaker, "Stop."), spoken(piper_speaker, "Turn on the desk lamp.")])
     loop = MicrophoneLoop(config, recognizer, vad, lambda e: heard.append(e.text), lambda: ArraySource(samples),
                           interrupt=lambda: interrupted.append(True))  # fmt: skip
     loop.source.sleep = lambda s: None

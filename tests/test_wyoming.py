@@ -52,7 +52,12 @@ def speaker():
         pytest.skip("piper-tts not installed")
     from assistant.voice.tts import Speaker
 
-    return Speaker(Tts(engine="piper"))
+    speaker = Speaker(Tts(engine="piper"))
+    # the voice configured without its random noise (the "inference" settings a voice's own config can give):
+    # the same audio in every run, so what whisper hears back is the same too
+    speaker.engine.voice.config.noise_scale = 0.0  # type: ignore[union-attr]
+    speaker.engine.voice.config.noise_w_scale = 0.0  # type: ignore[union-attr]
+    return speaker
 
 
 @contextmanager
@@ -330,15 +335,12 @@ def test_text_to_speech_returns_the_voice(home, speaker, recognizer):
     audio = b"".join(AudioChunk.from_event(e).audio for e in events[1:-1])
     samples = np.frombuffer(audio, "<i2")
     assert len(samples) > start.rate * 0.5 and np.abs(samples).max() > 1000  # real speech, not silence
-    # and it says what it was asked to: most of its words heard back. Piper voices with random noise and
-    # whisper tiny hears "hallway" as "all-we" in about one run in four, so not every word is required.
-    from assistant.tools.evaluate import word_errors
+    # and it says what it was asked to
     from assistant.voice.audio import to_mono_16k
     from assistant.wyoming.speech import transcribe
 
     heard = transcribe(recognizer, to_mono_16k(samples, start.rate))
-    errors, _ = word_errors("turned on the hallway light", heard)
-    assert errors <= 2 and "turned on the" in heard.lower(), heard
+    assert "hallway light" in heard.lower(), heard
 
 
 # -- security ---------------------------------------------------------------------------------------
