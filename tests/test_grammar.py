@@ -73,6 +73,20 @@ def test_the_sentence_space_is_rebuilt_after_a_registry_change(space):
     assert "standing" in grown.vocabulary() and "standing" not in space.vocabulary()
 
 
+def test_a_weak_name_heard_in_a_word_does_not_hide_the_sentence():
+    """Words that sound a little like a name ("tour" like "Router", "the temperature" like "Outside
+    Temperature") are also tried as plain words: the sentence is found around the name heard well."""
+    from assistant.voice.asr.grammar import SentenceSpace
+
+    home = ("  - {id: switch.router, name: Router, area: Office, domain: switch, protocol: tasmota, topic: r}\n"
+            "  - {id: light.bedside, name: Bedside Lamp, area: Kitchen, domain: light, protocol: tasmota, topic: b}\n"
+            "  - {id: sensor.outside, name: Outside Temperature, area: Kitchen, domain: sensor, protocol: tasmota,"
+            " topic: o, device_class: temperature}\n")  # fmt: skip
+    space = SentenceSpace.build(Registry.from_config(small_config(home)))
+    assert "turn off the bedside lamp" in texts(space.nearest("tour off the bedside lamp"))
+    assert "what's the temperature in the office" in texts(space.nearest("whilst the temperature in the office"))
+
+
 def test_the_space_is_bounded_and_its_size_is_told(space):
     assert 5_000 < len(space.skeletons) < 60_000
     assert space.size() > len(space.skeletons)  # sentences with this home's names and numbers filled in
@@ -147,6 +161,47 @@ def test_out_of_vocabulary_speech_does_nothing_with_the_grammar_on(text, piper, 
     assert rows, "something was heard"
     assert all(not r["actions"] and r["outcome"] not in ("done", "confirm") for r in rows), rows
     assert all(r["engine"] == "whisper" for r in rows)
+
+
+@needs_voice
+def test_a_slip_of_the_ear_in_a_name_does_not_leave_the_sentence_unsure(recognizers, config, understander,
+                                                                         registry):  # fmt: skip
+    """espeak-ng's Welsh-English voice: whisper hears "the mid-side lamp", which is no name of this home; the
+    sentence that differs from it only in the name is that sentence, and the slip's probability is its own."""
+    from assistant.voice.audio import to_mono_16k
+    from assistant.voice.tts import EspeakEngine
+
+    audio, rate = EspeakEngine("en-gb-x-gbcwmd+m7").synthesize("turn off the bedside lamp")
+    speech = to_mono_16k(audio, rate)
+    samples = np.concatenate([np.zeros(8000, np.int16), speech, np.zeros(16000, np.int16)])
+    utterance = Utterance(samples, 16000, 0.0, len(samples) / 16, len(samples) / 16)
+    heard = recognizers[False].transcribe(utterance)
+    assert heard is not None and "mid" in heard.text.lower() and "bedside" not in heard.text.lower()
+    rows = run(config, understander, registry, recognizers[True], samples)
+    assert [(r["transcript"], r["intent"], r["targets"], r["outcome"]) for r in rows] == [
+        ("Turn off the bedside lamp", "HassTurnOff", ["light.bedside_lamp"], "done")]
+
+
+@needs_voice
+def test_an_open_hypothesis_that_differs_around_the_names_is_another_meaning(recognizers):
+    """Only a slip inside a name joins the sentence: "volume on the kitchen speaker", heard and far likelier,
+    is not "volume to max the kitchen speaker", nor "fan to high" "fan to home"."""
+    from assistant.voice.asr.whisper import Scored
+
+    recognizer = recognizers[True]
+    space = recognizer.space
+
+    def decide(heard: str, heard_logprob: float, sentence: str, logprob: float):
+        candidate = next(c for c in space.nearest(heard, limit=30) if c.text == sentence)
+        return recognizer._decide([Scored(sentence.capitalize() + ".", logprob, candidate),
+                                   Scored(heard + ".", heard_logprob, None)])  # fmt: skip
+
+    assert decide("Turn up the volume on the kitchen speaker", -7.4,
+                  "turn up the volume to max the kitchen speaker", -33.1) is None  # fmt: skip
+    assert decide("Set the bedroom fan to high", -11.5, "set the bedroom fan to home", -22.1) is None
+    # the same margins with the slip inside the name: the sentence, and sure
+    text, confidence, unsure = decide("Switch off the hall we light", -7.1, "switch off the hallway light", -10.2)
+    assert text == "Switch off the hallway light" and confidence > 0.99 and not unsure
 
 
 @needs_voice

@@ -429,10 +429,15 @@ class SentenceSpace:
         words, heard_values = _tokens(text)
         spans = [s for s in self._spans(words) if not heard_values & set(range(s.start, s.end))]
         out = []
-        for prefer in ((), ("area", "floor"), None):  # the best spans; areas before names; none
+        places = ("area", "floor")
+        # the best spans; areas before names; areas alone and the best span alone (a weak name that merely
+        # sounds like a word of the skeleton must not hide it: "whilst the temperature in the bedroom" is not
+        # "{name} in the {area}", nor "told on the coffee machine" "{name} on the {name}"); none
+        for choice in (spans, sorted(spans, key=lambda s: s.slot not in places),
+                       [s for s in spans if s.slot in places], spans[:1], []):  # fmt: skip
             taken: dict[int, _Span] = {}
             used: set[int] = set()
-            for span in sorted(spans, key=lambda s: prefer is not None and s.slot not in prefer) if prefer is not None else ():
+            for span in choice:
                 if not used & set(range(span.start, span.end)):
                     taken[span.start] = span
                     used |= set(range(span.start, span.end))

@@ -51,6 +51,12 @@ heard (rapidfuzz ratio of the words or of their metaphone keys): a near miss, no
 MIN_WORDS_KEPT = 0.75
 """...and keeps at least this share of the words heard: scored teacher-forced, a shorter sentence is more
 probable, and the half of what was said that it drops would be lost ("turn on the lamp, and what time is it")."""
+SAME_SENTENCE = 0.9
+"""An open hypothesis that is not a sentence of the home, but is spelled or sounds at least this much like one
+and differs from it only inside the names it says, is that sentence with a slip of the ear in a name ("switch
+off the hall we light"): it counts for that sentence's meaning, not against it (else the slip, which whisper
+finds likelier, leaves the right sentence unsure). Where the words around the names differ ("fan to high"
+against "fan to home", "volume on" against "volume to max") it is another meaning and competes."""
 SCORE_BATCH = 3
 """Candidates scored in one call: the decoder's output over the whole vocabulary for every token of every
 candidate is most of the grammar step's memory (the service's peak after recognising: 356-360 MB with 3 against
@@ -100,6 +106,8 @@ class WhisperRecognizer:
         prompt = ", ".join(vocabulary) + "." if settings.bias and vocabulary else None
         self.prompt = prompt[:MAX_PROMPT_CHARS] if prompt else None
         self.space = space
+        self.names = self._names()
+        """The home's names, in which a slip of the ear is taken for the sentence (``SAME_SENTENCE``)."""
         self.wake_phrases = wake_phrases
         multilingual = self.model.model.is_multilingual
         self.tokenizer = Tokenizer(self.model.hf_tokenizer, multilingual, task="transcribe",
@@ -114,6 +122,7 @@ class WhisperRecognizer:
         """The registry changed: the sentence space gets its names (the skeletons are kept)."""
         if self.space is not None:
             self.space = self.space.with_registry(registry)
+            self.names = self._names()
 
     # -- open recognition, as faster-whisper does it ---------------------------------------------------
 
@@ -252,6 +261,26 @@ class WhisperRecognizer:
         return [Scored(text, float(sum(math.log(max(p, 1e-12)) for p in r.text_token_probs)), candidate)
                 for (text, candidate), r in zip(forms, results, strict=True)]  # fmt: skip
 
+    def _names(self) -> frozenset[str]:
+        """The home's device, area and floor names, as the sentence space has them."""
+        values = self.space.values if self.space is not None else {}
+        return frozenset(v for slot in ("name", "area", "floor") for v in values.get(slot, ()))
+
+    def _slip(self, heard: str, candidate: Candidate) -> bool:
+        """Whether ``heard`` differs from the sentence ``candidate`` only inside the names it says."""
+        from difflib import SequenceMatcher
+
+        words = candidate.text.split()
+        inside: set[int] = set()  # positions of the sentence's words that are in a name it says
+        for value in (v for v in candidate.values if v in self.names):
+            size = len(value.split())
+            for at in range(len(words) - size + 1):
+                if " ".join(words[at : at + size]) == value:
+                    inside.update(range(at, at + size))
+        changes = [op for op in SequenceMatcher(None, heard.split(), words, autojunk=False).get_opcodes()
+                   if op[0] != "equal"]  # fmt: skip
+        return bool(changes) and all(j2 > j1 and set(range(j1, j2)) <= inside for _tag, _i1, _i2, j1, j2 in changes)
+
     def _decide(self, scored: list[Scored]) -> tuple[str, float, bool] | None:
         """The grammar's sentence, its meaning's share of the probability and whether that is too low to act;
         None when an open hypothesis is the most probable meaning."""
@@ -270,6 +299,14 @@ class WhisperRecognizer:
                 if a.candidate is not None and b is not None and (
                         a.candidate.meaning == b.meaning or a.candidate.gist == b.gist):  # fmt: skip
                     group[root(i)] = root(j)
+        sentences = [i for i, s in enumerate(scored) if s.candidate is not None]
+        for i, s in enumerate(scored):
+            if s.candidate is None and sentences:
+                heard = normal(s.text)
+                alike, nearest = max((similarity(heard, normal(scored[j].text)), j) for j in sentences)
+                heard = normal(self._wake(heard)[1])  # the sentence's text is without the wake phrase
+                if alike >= SAME_SENTENCE and self._slip(heard, scored[nearest].candidate):  # type: ignore[arg-type]
+                    group[root(i)] = root(nearest)
         shares: dict[int, float] = {}
         for i, w in enumerate(weights):
             shares[root(i)] = shares.get(root(i), 0.0) + math.exp(w - top)
@@ -279,6 +316,7 @@ class WhisperRecognizer:
             log.debug("grammar: the open transcript stands: %s", [(s.text, round(s.logprob, 2)) for s in scored])
             return None
         confidence = shares[meaning] / total
-        best = max((s for i, s in enumerate(scored) if root(i) == meaning), key=lambda s: s.logprob)
+        best = max((s for i, s in enumerate(scored) if root(i) == meaning and s.candidate is not None),
+                   key=lambda s: s.logprob)  # fmt: skip
         log.debug("grammar: %r (%.2f): %s", best.text, confidence, [(s.text, round(s.logprob, 2)) for s in scored])
         return best.text.removesuffix("."), confidence, confidence < self.settings.grammar_min_confidence
