@@ -316,6 +316,10 @@ class Asr(_Model):
                                           description="vosk: below this word confidence, open recognition is used; "
                                                       "whisper: a grammar sentence whose meaning has less than this "
                                                       "share of the probability is `unsure`, never acted on.")  # fmt: skip
+    open_min_confidence: float = Field(0.45, ge=0, le=1,
+                                       description="whisper: an open transcript (not a sentence of the home's grammar) "
+                                                   "whose mean token probability is below this is `unsure`, never "
+                                                   "acted on (0: off).")  # fmt: skip
     max_no_speech: float = Field(0.6, ge=0, le=1, description="whisper: drop transcripts it thinks are not speech.")
     window_s: int = Field(15, ge=10, le=30,
                           description="whisper: seconds of audio encoded per utterance (longer speech: all of it); "

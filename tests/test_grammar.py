@@ -183,6 +183,26 @@ def test_a_slip_of_the_ear_in_a_name_does_not_leave_the_sentence_unsure(recogniz
 
 
 @needs_voice
+def test_an_improbable_open_transcript_is_unsure_and_never_acted_on(recognizers, config, understander, registry):
+    """espeak-ng's Caribbean voice: "set the bedroom fan to high" is heard as "sit the bedroom fan to hide", which
+    no sentence of the home explains, and which the language model reads as a fan speed; whisper itself gives
+    its words a mean probability near 0.4, and a transcript that improbable is not acted on."""
+    from assistant.voice.asr import load_recognizer
+    from assistant.voice.audio import to_mono_16k
+    from assistant.voice.tts import EspeakEngine
+
+    audio, rate = EspeakEngine("en-029+m3").synthesize("set the bedroom fan to high")
+    samples = np.concatenate([np.zeros(8000, np.int16), to_mono_16k(audio, rate), np.zeros(16000, np.int16)])
+    rows = run(config, understander, registry, recognizers[True], samples)
+    assert len(rows) == 1 and not rows[0]["grammar"] and rows[0]["asr_confidence"] < 0.45
+    assert rows[0]["outcome"] == "unsure" and rows[0]["actions"] == [] and "hide" in rows[0]["transcript"]
+    # the same words with the check off: the fan is set to a speed nobody asked for
+    heedless = load_recognizer(Asr(engine="whisper", open_min_confidence=0.0), registry)
+    rows = run(config, understander, registry, heedless, samples)
+    assert [(r["outcome"], bool(r["actions"])) for r in rows] == [("done", True)]
+
+
+@needs_voice
 def test_an_open_hypothesis_that_differs_around_the_names_is_another_meaning(recognizers):
     """Only a slip inside a name joins the sentence: "volume on the kitchen speaker", heard and far likelier,
     is not "volume to max the kitchen speaker", nor "fan to high" "fan to home"."""

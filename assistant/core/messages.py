@@ -132,7 +132,8 @@ class Transcript:
     grammar: bool = False
     """True when a closed grammar produced the text (grammar-first: the home's sentences)."""
     unsure: bool = False
-    """True when the grammar's sentence won by too little (``asr.grammar_min_confidence``): it is shown,
-    never acted on."""
+    """True when the grammar's sentence won by too little (``asr.grammar_min_confidence``), or whisper's open
+    transcript is too improbable (``asr.open_min_confidence``): it is shown, never acted on."""
     open_text: str | None = None
-    """The open transcript, when the grammar's sentence was taken instead (what ``asr.grammar: false`` gives)."""
+    """The open transcript, when the grammar's sentence was taken instead (what ``asr.grammar: false`` gives),
+    or when it is itself unsure."""

@@ -208,6 +208,12 @@ class Understander:
             return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
                          targets=tuple(sorted(d.id for d in guessed)), reply=on_or_off_question(guessed),
                          outcome="unsure", timings_ms=timings)  # fmt: skip
+        if not from_context and (guessed := polarity.unspoken(intent, acted, said or cleaned, slots)):
+            # a lock, cover, valve or alarm and no word for a direction: the model's would be a guess
+            timings["total"] = _ms(started)
+            return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
+                         targets=tuple(sorted(d.id for d in guessed)), reply=opposite_question(guessed),
+                         outcome="unsure", timings_ms=timings)  # fmt: skip
         if label in schema.INTERNAL_INTENTS and outcome.actions and not from_context \
                 and not polarity.says_a_change(cleaned, acted):
             # a relative change needs a word that asks for one ("Pernoff the kitchen light" is not "dim")

@@ -4,7 +4,8 @@ For locks, covers (blinds, curtains, garage doors, gates), valves and alarm pane
 *opening* (open, unlock, disarm) or *closing* (close, lock, arm). The words of the sentence are read for the
 direction they say, after the device's own names are taken out ("the front door lock" says nothing). When the
 words say only the opposite of what the model planned, the command is not sent and the reply asks. The same for
-a turn or switch that says neither on nor off, whatever the device ("turn the hallway light"). This rule runs
+a turn or switch that says neither on nor off, whatever the device ("turn the hallway light"), and for a lock,
+cover, valve or alarm whose sentence says no direction at all. This rule runs
 after the model, on its final plan, so no model error can get past it. Pure.
 """
 
@@ -82,6 +83,20 @@ def undirected(intent: str | None, devices: Iterable[Device], text: str) -> list
         return []
     text = _without_names(text, devices)
     return devices if _TURN.search(text) and not _ON_OR_OFF.search(text) else []
+
+
+_ON_OR_OFF_SAID = re.compile(r"\b(on+|of+|start|stop)\b", re.I)
+
+
+def unspoken(intent: str | None, devices: Iterable[Device], text: str,
+             slots: dict[str, object] | None = None) -> list[Device]:  # fmt: skip
+    """The locks, covers, valves and alarms an action was planned for when the words say no direction at all,
+    not even on or off ("Door, night modes are impossible", recognised in a noisy kitchen from "call my mother
+    tomorrow", would lock the front door): the direction would be the model's guess."""
+    devices = [d for d in devices if direction(intent, d, slots) is not None]
+    if not devices or spoken(text, devices) or _ON_OR_OFF_SAID.search(_without_names(text, devices)):
+        return []
+    return devices
 
 
 _CHANGE = re.compile(

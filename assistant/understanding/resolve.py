@@ -102,7 +102,7 @@ _PLACELESS = frozenset({"person", "weather"})
 """Domains not in any room: an area said or the request's area does not narrow them."""
 
 _VERB_DOMAINS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
-    (re.compile(r"\b(un)?lock(ed)?\b"), ("lock",)),
+    (re.compile(r"\b((un)?lock(ed)?|secure|(un)?bolt)\b"), ("lock",)),  # "secure the house": its locks, not lights
     (re.compile(r"\b(open|close|shut|raise|opened|closed)\b"), ("cover", "valve", "binary_sensor")),
     (re.compile(r"\b(dis)?arm(ed|ing)?\b"), ("alarm_control_panel",)),  # "disarm": the alarm, not the lights
 ]

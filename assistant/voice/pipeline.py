@@ -300,6 +300,8 @@ class VoicePipeline:
                                "transcript": transcript.text}  # fmt: skip
         row.update(parse.as_dict())
         row["engine"] = transcript.engine
+        row["asr_confidence"] = transcript.confidence
+        row["grammar"] = transcript.grammar  # the transcript is a sentence of the home's grammar
         row["woken"] = woken
         row["timings_ms"] = {k: round(v, 3) for k, v in timings.items()}
         return row

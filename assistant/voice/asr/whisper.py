@@ -160,8 +160,11 @@ class WhisperRecognizer:
             grammar_text, confidence, unsure = chosen
             return Transcript(grammar_text, self.engine, utterance.start_ms, utterance.end_ms, round(confidence, 4),
                               round(asr_ms, 3), grammar=True, unsure=unsure, open_text=text)  # fmt: skip
-        return Transcript(text, self.engine, utterance.start_ms, utterance.end_ms, round(float(np.exp(logprob)), 4),
-                          round(asr_ms, 3))  # fmt: skip
+        confidence = float(np.exp(logprob))  # whisper's mean token probability
+        # too unsure of its own words to act on (the open text still travels, for Wyoming's clients)
+        unsure = confidence < self.settings.open_min_confidence
+        return Transcript(text, self.engine, utterance.start_ms, utterance.end_ms, round(confidence, 4),
+                          round(asr_ms, 3), unsure=unsure, open_text=text if unsure else None)  # fmt: skip
 
     # -- grammar first ---------------------------------------------------------------------------------
 
