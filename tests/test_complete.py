@@ -30,7 +30,7 @@ def test_a_whole_command_may_be_acted_on_at_once(text, understander, registry):
     ("set the living room lamp to 50", "ends in a number"),       # "... 5", "... percent"
     ("set the heating to 20", "ends in a number"),                # "... 2"
     ("turn the kitchen light", "outcome unsure"),                 # the parser alone asks: on or off?
-    ("put the kitchen light", "without 'on' or 'off'"),           # the parser alone turns it on ("put ... on")
+    ("put the kitchen light", "outcome unsure"),                  # "... on"; the parser alone asks: on or off?
     ("turn on the kitchen", "names a room but no device"),        # "... fan"; the model may tag "kitchen" a name
     ("turn on the living room", "names a room but no device"),    # "... lamp"
     ("turn off the lights", "names no device"),                   # "... in the hall"

@@ -175,6 +175,8 @@ def test_polarity_rule(registry, intent, device, text, wrong):
 @pytest.mark.parametrize(("intent", "device", "text", "undirected"), [
     ("HassTurnOff", "light.hallway", "turn the hallway light", True),     # cut short: neither on nor off
     ("HassTurnOn", "light.hallway", "switch the hallway light", True),
+    ("HassTurnOn", "light.hallway", "put the hallway light", True),        # "put ... on" cut short
+    ("HassTurnOn", "light.hallway", "put the hallway light on", False),
     ("HassTurnOff", "light.hallway", "turn of the hallway light", False),  # "of": typed or heard for "off"
     ("HassTurnOn", "light.hallway", "turn onn the hallway light", False),
     ("HassTurnOn", "scene.movie_night", "switch to movie night", False),

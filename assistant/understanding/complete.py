@@ -15,6 +15,7 @@ import re
 
 from ..core.messages import Parse
 from ..devices import Registry
+from . import polarity
 from .plan import INTENTS
 from .resolve import kind_words, match_area, normalise
 
@@ -38,9 +39,6 @@ _NUMBER_END = re.compile(
     r"point|half))[^\w%\u00b0]*$", re.I)  # fmt: skip
 """A value still being said: "twenty" may go on "... two", "50" may go on "... degrees" ("50%" is whole)."""
 
-_PARTICLE_VERB = re.compile(r"\b(turn|switch|flip|put)\b", re.I)
-_PARTICLE = re.compile(r"\b(on|off|up|down)\b", re.I)
-"""'turn the kitchen light' is waiting for its 'on' or 'off' (the parser would guess one)."""
 _VALUE_SAID = re.compile(r"\b(to|by|at)\s+\S|%|\bpercent\b", re.I)
 """A value given: "dim the lights" may go on "... to 30%"; "dim the lights to 30%" has it."""
 _SET = re.compile(r"\bset\b", re.I)
@@ -57,7 +55,7 @@ def why_wait(parse: Parse, registry: Registry, min_confidence: float = MIN_CONFI
         return f"the last word expects more: {text.split()[-1]!r}"
     if _NUMBER_END.search(text):
         return "it ends in a number, which may go on"
-    if _PARTICLE_VERB.search(text) and not _PARTICLE.search(text):
+    if polarity.TURN.search(text) and not polarity.ON_OR_OFF.search(text):  # waiting for its on or off
         return "'turn'/'switch' without 'on' or 'off' yet"
     if _SET.search(text) and not _VALUE_SAID.search(text):
         return "'set' without a value yet"

@@ -69,8 +69,9 @@ def disagreeing(intent: str | None, devices: Iterable[Device], text: str,
     return wrong
 
 
-_TURN = re.compile(r"\b(turn|turns|switch|switches)\b", re.I)
-_ON_OR_OFF = re.compile(r"\b(on+|of+|out|up|down|to|into)\b", re.I)
+TURN = re.compile(r"\b(turn|turns|switch|switches|flip|flips|put|puts)\b", re.I)
+"""The verbs that need an on or off ("put the light on"); complete.py waits for it after them."""
+ON_OR_OFF = re.compile(r"\b(on+|of+|out|up|down|to|into)\b", re.I)
 """What a turn or switch says it does ("of" and "onn" are the same typed or misheard)."""
 
 
@@ -82,7 +83,7 @@ def undirected(intent: str | None, devices: Iterable[Device], text: str) -> list
     if intent not in ("HassTurnOn", "HassTurnOff") or not devices:
         return []
     text = _without_names(text, devices)
-    return devices if _TURN.search(text) and not _ON_OR_OFF.search(text) else []
+    return devices if TURN.search(text) and not ON_OR_OFF.search(text) else []
 
 
 _ON_OR_OFF_SAID = re.compile(r"\b(on+|of+|start|stop)\b", re.I)
