@@ -231,6 +231,12 @@ def test_no_direction_rule(registry, intent, device, text, unspoken):
     assert bool(polarity.unspoken(intent, [registry.device(device)], text)) is unspoken
 
 
+@pytest.mark.parametrize("text", ["set the living room blinds to 100 percent", "living room blinds to 0%"])
+def test_a_position_said_is_a_direction(understander, registry, text):
+    result = parse(understander, registry, text)
+    assert result.intent == "HassSetPosition" and result.outcome == "done" and result.actions
+
+
 def test_a_lock_moved_by_words_that_say_no_direction_sends_nothing_and_asks(understander, registry):
     # "call my mother tomorrow" through kitchen noise (espeak-ng, eval --voice): the model read a lock at 0.98
     garbled = parse(understander, registry, "Door, night modes are impossible")

@@ -93,7 +93,10 @@ def unspoken(intent: str | None, devices: Iterable[Device], text: str,
              slots: dict[str, object] | None = None) -> list[Device]:  # fmt: skip
     """The locks, covers, valves and alarms an action was planned for when the words say no direction at all,
     not even on or off ("Door, night modes are impossible", recognised in a noisy kitchen from "call my mother
-    tomorrow", would lock the front door): the direction would be the model's guess."""
+    tomorrow", would lock the front door): the direction would be the model's guess. A position said ("the
+    blinds to 100%") is a direction."""
+    if intent not in ("HassTurnOn", "HassTurnOff"):
+        return []
     devices = [d for d in devices if direction(intent, d, slots) is not None]
     if not devices or spoken(text, devices) or _ON_OR_OFF_SAID.search(_without_names(text, devices)):
         return []
