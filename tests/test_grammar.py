@@ -119,10 +119,22 @@ def piper():
 
     def say(text: str) -> np.ndarray:
         audio = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, syn_config=style)])
-        speech = to_mono_16k(audio, voice.config.sample_rate)
-        return np.concatenate([np.zeros(8000, np.int16), speech, np.zeros(16000, np.int16)])
+        return framed(to_mono_16k(audio, voice.config.sample_rate))
 
     return say
+
+
+def framed(speech: np.ndarray) -> np.ndarray:
+    """Speech with half a second of silence before it and a second after, as a microphone hears a command."""
+    return np.concatenate([np.zeros(8000, np.int16), speech, np.zeros(16000, np.int16)])
+
+
+def espeak(voice: str, text: str) -> np.ndarray:
+    """``text`` spoken by an espeak-ng voice (deterministic), framed in silence, 16 kHz."""
+    from assistant.voice.audio import to_mono_16k
+    from assistant.voice.tts import EspeakEngine
+
+    return framed(to_mono_16k(*EspeakEngine(voice).synthesize(text)))
 
 
 def run(config, understander, registry, recognizer, samples) -> list[dict]:
@@ -168,12 +180,7 @@ def test_a_slip_of_the_ear_in_a_name_does_not_leave_the_sentence_unsure(recogniz
                                                                          registry):  # fmt: skip
     """espeak-ng's Welsh-English voice: whisper hears "the mid-side lamp", which is no name of this home; the
     sentence that differs from it only in the name is that sentence, and the slip's probability is its own."""
-    from assistant.voice.audio import to_mono_16k
-    from assistant.voice.tts import EspeakEngine
-
-    audio, rate = EspeakEngine("en-gb-x-gbcwmd+m7").synthesize("turn off the bedside lamp")
-    speech = to_mono_16k(audio, rate)
-    samples = np.concatenate([np.zeros(8000, np.int16), speech, np.zeros(16000, np.int16)])
+    samples = espeak("en-gb-x-gbcwmd+m7", "turn off the bedside lamp")
     utterance = Utterance(samples, 16000, 0.0, len(samples) / 16, len(samples) / 16)
     heard = recognizers[False].transcribe(utterance)
     assert heard is not None and "mid" in heard.text.lower() and "bedside" not in heard.text.lower()
@@ -188,11 +195,8 @@ def test_an_improbable_open_transcript_is_unsure_and_never_acted_on(recognizers,
     no sentence of the home explains, and which the language model reads as a fan speed; whisper itself gives
     its words a mean probability near 0.4, and a transcript that improbable is not acted on."""
     from assistant.voice.asr import load_recognizer
-    from assistant.voice.audio import to_mono_16k
-    from assistant.voice.tts import EspeakEngine
 
-    audio, rate = EspeakEngine("en-029+m3").synthesize("set the bedroom fan to high")
-    samples = np.concatenate([np.zeros(8000, np.int16), to_mono_16k(audio, rate), np.zeros(16000, np.int16)])
+    samples = espeak("en-029+m3", "set the bedroom fan to high")
     rows = run(config, understander, registry, recognizers[True], samples)
     assert len(rows) == 1 and not rows[0]["grammar"] and rows[0]["asr_confidence"] < 0.45
     assert rows[0]["outcome"] == "unsure" and rows[0]["actions"] == [] and "hide" in rows[0]["transcript"]

@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 from datetime import datetime
 
-from ..config import Confirm, Understanding
+from ..config import Confirm, Device, Understanding
 from ..core.messages import Action, Parse
 from ..devices import Registry
 from . import compound, polarity, schema
@@ -196,24 +196,23 @@ class Understander:
             return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
                          reply=NOT_SURE, outcome="unsure", timings_ms=timings)  # fmt: skip
         acted = list({a.device: registry.device(a.device) for a in outcome.actions}.values())
+
+        def ask(devices: list[Device], reply: str) -> Parse:
+            """Nothing is sent for these devices' direction; the reply asks which."""
+            timings["total"] = _ms(started)
+            return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
+                         targets=tuple(sorted(d.id for d in devices)), reply=reply, outcome="unsure",
+                         timings_ms=timings)  # fmt: skip
+
         if wrong := polarity.disagreeing(intent, acted, said or cleaned, slots):
             # the words say the opposite of the plan ("lock" heard, unlock planned): nothing is sent, it asks
-            timings["total"] = _ms(started)
-            return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
-                         targets=tuple(sorted(d.id for d in wrong)), reply=opposite_question(wrong),
-                         outcome="unsure", timings_ms=timings)  # fmt: skip
+            return ask(wrong, opposite_question(wrong))
         if not from_context and (guessed := polarity.undirected(intent, acted, said or cleaned)):
             # "turn the hallway light": neither on nor off said, so the model's choice would be a guess
-            timings["total"] = _ms(started)
-            return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
-                         targets=tuple(sorted(d.id for d in guessed)), reply=on_or_off_question(guessed),
-                         outcome="unsure", timings_ms=timings)  # fmt: skip
+            return ask(guessed, on_or_off_question(guessed))
         if not from_context and (guessed := polarity.unspoken(intent, acted, said or cleaned, slots)):
             # a lock, cover, valve or alarm and no word for a direction: the model's would be a guess
-            timings["total"] = _ms(started)
-            return Parse(text=cleaned, intent=intent, confidence=prediction.confidence, slots=slots,
-                         targets=tuple(sorted(d.id for d in guessed)), reply=opposite_question(guessed),
-                         outcome="unsure", timings_ms=timings)  # fmt: skip
+            return ask(guessed, opposite_question(guessed))
         if label in schema.INTERNAL_INTENTS and outcome.actions and not from_context \
                 and not polarity.says_a_change(cleaned, acted):
             # a relative change needs a word that asks for one ("Pernoff the kitchen light" is not "dim")

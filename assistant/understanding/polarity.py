@@ -87,6 +87,8 @@ def undirected(intent: str | None, devices: Iterable[Device], text: str) -> list
 
 
 _ON_OR_OFF_SAID = re.compile(r"\b(on+|of+|start|stop)\b", re.I)
+"""On or off said, as a direction for a lock, cover, valve or alarm (not ``ON_OR_OFF``: its "to" and "into"
+are in many a misheard sentence, and "up" and "down" are read by ``spoken``)."""
 
 
 def unspoken(intent: str | None, devices: Iterable[Device], text: str,

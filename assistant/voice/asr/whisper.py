@@ -106,8 +106,6 @@ class WhisperRecognizer:
         prompt = ", ".join(vocabulary) + "." if settings.bias and vocabulary else None
         self.prompt = prompt[:MAX_PROMPT_CHARS] if prompt else None
         self.space = space
-        self.names = self._names()
-        """The home's names, in which a slip of the ear is taken for the sentence (``SAME_SENTENCE``)."""
         self.wake_phrases = wake_phrases
         multilingual = self.model.model.is_multilingual
         self.tokenizer = Tokenizer(self.model.hf_tokenizer, multilingual, task="transcribe",
@@ -122,7 +120,6 @@ class WhisperRecognizer:
         """The registry changed: the sentence space gets its names (the skeletons are kept)."""
         if self.space is not None:
             self.space = self.space.with_registry(registry)
-            self.names = self._names()
 
     # -- open recognition, as faster-whisper does it ---------------------------------------------------
 
@@ -264,18 +261,15 @@ class WhisperRecognizer:
         return [Scored(text, float(sum(math.log(max(p, 1e-12)) for p in r.text_token_probs)), candidate)
                 for (text, candidate), r in zip(forms, results, strict=True)]  # fmt: skip
 
-    def _names(self) -> frozenset[str]:
-        """The home's device, area and floor names, as the sentence space has them."""
-        values = self.space.values if self.space is not None else {}
-        return frozenset(v for slot in ("name", "area", "floor") for v in values.get(slot, ()))
-
     def _slip(self, heard: str, candidate: Candidate) -> bool:
         """Whether ``heard`` differs from the sentence ``candidate`` only inside the names it says."""
         from difflib import SequenceMatcher
 
+        values = self.space.values if self.space is not None else {}
+        names = {v for slot in ("name", "area", "floor") for v in values.get(slot, ())}  # the home's names
         words = candidate.text.split()
         inside: set[int] = set()  # positions of the sentence's words that are in a name it says
-        for value in (v for v in candidate.values if v in self.names):
+        for value in (v for v in candidate.values if v in names):
             size = len(value.split())
             for at in range(len(words) - size + 1):
                 if " ".join(words[at : at + size]) == value:
