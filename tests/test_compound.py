@@ -273,3 +273,15 @@ def test_it_is_the_device_said_before_or_nothing(understander, registry):
     # a borrowed verb lands only on the devices the words name: never the TV for "the door"
     result = parse(understander, registry, "pause the music in the kitchen, and the door")
     assert all(a.device != "media_player.living_room_tv" for a in result.actions), result
+
+
+def test_watering_is_the_sprinklers_never_the_mower(understander, registry):
+    # the model reads "water the lawn" as mowing it: the sprinklers are meant, and the mower must not start
+    for text in ("water the lawn", "start watering the garden"):
+        result = parse(understander, registry, text)
+        assert result.targets == ("valve.garden_sprinkler",) and result.outcome == "done", text
+        assert all(a.device != "lawn_mower.mower" for a in result.actions)
+    stop = parse(understander, registry, "stop watering the lawn")
+    assert all(a.device != "lawn_mower.mower" for a in stop.actions) and stop.intent != "HassLawnMowerDock"
+    assert parse(understander, registry, "mow the lawn").targets == ("lawn_mower.mower",)
+    assert parse(understander, registry, "boil some water").targets == ("switch.kettle",)

@@ -63,8 +63,19 @@ def layer_choice(n_base: int, n: int) -> list[int]:
     return sorted({round(i * (n_base - 1) / (n - 1)) for i in range(n)}) if n > 1 else [n_base - 1]
 
 
-def prepare(base_dir: Path, out_dir: Path, kept: list[int] | None, layers: int | None, positions: int) -> dict:
-    """Write a prepared base: ``encoder.safetensors`` (fp16) and ``encoder.json``."""
+def ffn_choice(weights: dict[str, Any], layer: int, n: int) -> Any:
+    """The ``n`` feed-forward units of a layer that matter most before fine-tuning: by the product of the
+    norms of each unit's input row and output column (magnitude pruning), kept in their original order."""
+    w_in = weights[f"encoder.layer.{layer}.intermediate.dense.weight"].float()  # [units, hidden]
+    w_out = weights[f"encoder.layer.{layer}.output.dense.weight"].float()  # [hidden, units]
+    score = w_in.norm(dim=1) * w_out.norm(dim=0)
+    return score.topk(n).indices.sort().values
+
+
+def prepare(base_dir: Path, out_dir: Path, kept: list[int] | None, layers: int | None, positions: int,
+            intermediate: int | None = None) -> dict:
+    """Write a prepared base: ``encoder.safetensors`` (fp16) and ``encoder.json``. ``intermediate``: keep
+    this many feed-forward units per layer (of the base's 1,536)."""
     from safetensors.torch import load_file, save_file
 
     if (base_dir / "encoder.json").exists():
@@ -80,6 +91,8 @@ def prepare(base_dir: Path, out_dir: Path, kept: list[int] | None, layers: int |
                   "source": config.get("_name_or_path", "")}  # fmt: skip
     out: dict[str, Any] = {}
     chosen = layer_choice(config["layers"], layers or config["layers"])
+    prune_ffn = intermediate is not None and intermediate < config["intermediate"]
+    units = {i: ffn_choice(weights, i, intermediate) for i in chosen} if prune_ffn else {}
     for key, value in weights.items():
         if key.startswith("pooler.") or key.endswith("position_ids"):
             continue
@@ -87,6 +100,10 @@ def prepare(base_dir: Path, out_dir: Path, kept: list[int] | None, layers: int |
             index = int(key.split(".")[2])
             if index not in chosen:
                 continue
+            if index in units and ".intermediate.dense." in key:
+                value = value[units[index]]
+            elif index in units and key.endswith(".output.dense.weight") and ".attention." not in key:
+                value = value[:, units[index]]
             key = key.replace(f"encoder.layer.{index}.", f"encoder.layer.{chosen.index(index)}.", 1)
         elif key == "embeddings.word_embeddings.weight" and kept is not None:
             value = value[kept]
@@ -96,6 +113,8 @@ def prepare(base_dir: Path, out_dir: Path, kept: list[int] | None, layers: int |
     earlier_layers = config.get("layer_ids") or list(range(config["layers"]))
     config.update(layers=len(chosen), layer_ids=[earlier_layers[i] for i in chosen],
                   positions=min(positions, config["positions"]))
+    if prune_ffn:
+        config["intermediate"] = intermediate
     if kept is not None:
         config.update(vocab=len(kept), vocab_ids=kept)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -206,10 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--layers", type=int, default=0, help="keep this many layers (0: all)")
     ap.add_argument("--vocab-ids", type=Path, default=None, help="a JSON list of the original ids to keep")
     ap.add_argument("--positions", type=int, default=64)
+    ap.add_argument("--intermediate", type=int, default=0, help="keep this many feed-forward units per layer (0: all)")
     a = ap.parse_args(argv)
     kept = json.loads(a.vocab_ids.read_text()) if a.vocab_ids else None
-    cfg = prepare(a.base, a.out, kept, a.layers or None, a.positions)
-    print(f"prepared {a.out}: {cfg['layers']} layers {cfg['layer_ids']}, vocabulary {cfg['vocab']}")
+    cfg = prepare(a.base, a.out, kept, a.layers or None, a.positions, a.intermediate or None)
+    print(f"prepared {a.out}: {cfg['layers']} layers {cfg['layer_ids']}, {cfg['intermediate']} feed-forward units,"
+          f" vocabulary {cfg['vocab']}")
     return 0
 
 

@@ -188,9 +188,10 @@ def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, ep
           head_lr: float = 5e-4, batch_size: int = 64, warmup: float = 0.06, weight_decay: float = 0.01,
           seed: int = 13, max_steps: int = 0, device: str = "auto", log=print,
           teachers: list[tuple[str, str]] | None = None, alpha: float = 0.5, temperature: float = 2.0,
-          embed_from: str | Path | None = None, embed_weight: float = 1.0) -> dict[str, Any]:
+          tag_weight: float = 1.0, embed_from: str | Path | None = None, embed_weight: float = 1.0) -> dict[str, Any]:
     """Fine-tune the joint model; with ``teachers``, distil them too: the loss is (1 - alpha) x the labels'
-    cross-entropy + alpha x the soft cross-entropy to the teachers' mean logits at ``temperature``.
+    cross-entropy + alpha x the soft cross-entropy to the teachers' mean logits at ``temperature`` (the tags'
+    part times ``tag_weight``: 0 distils the intent only).
     ``embed_from``: a base sentence encoder (all six layers); the model gets an embedding head trained on
     ``phrases.npz`` of ``data_dir`` to reproduce that encoder's embeddings (cosine loss x ``embed_weight``),
     so that the one loaded model can compare a spoken name with device names by meaning."""
@@ -267,8 +268,9 @@ def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, ep
             if soft is not None:
                 sel = torch.from_numpy(idx).to(device)
                 valid = (yt != -100).float()
-                kd = _distil_loss(il.float(), soft[0][sel], temperature) + \
-                    _distil_loss(tl.float(), soft[1][sel, :L], temperature, valid)
+                kd = _distil_loss(il.float(), soft[0][sel], temperature)
+                if tag_weight:
+                    kd = kd + tag_weight * _distil_loss(tl.float(), soft[1][sel, :L], temperature, valid)
                 loss = (1 - alpha) * loss + alpha * kd
             if target is not None and phrases is not None:
                 pick = rng.integers(0, len(target) - n_held, batch_size)
@@ -303,7 +305,8 @@ def train(data_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *, ep
             "device": device if device == "cpu" else torch.cuda.get_device_name(0), "torch": torch.__version__,
             "amp": "bf16" if use_amp else "none", "n_train": n, "train_seconds": round(time.time() - t0, 1),
             "history": history, "train_subset": train_m,
-            "distillation": {"teachers": len(teachers), "alpha": alpha, "temperature": temperature} if teachers else None,
+            "distillation": {"teachers": len(teachers), "alpha": alpha, "temperature": temperature,
+                             "tag_weight": tag_weight} if teachers else None,
             "embedding": {"weight": embed_weight, **(embed_m or {})} if embed_from is not None else None}
     (out_dir / "train_info.json").write_text(json.dumps(info, indent=1))
     return info
@@ -361,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
                          " nlu.int8.onnx, or logits saved from teacher_logits (.pt)")
     ap.add_argument("--alpha", type=float, default=0.5, help="weight of the teachers' soft targets")
     ap.add_argument("--temperature", type=float, default=2.0)
+    ap.add_argument("--tag-weight", type=float, default=1.0, help="weight of the tags in distillation (0: intent only)")
     ap.add_argument("--embed-from", default=None,
                     help="a base sentence encoder: add the embedding head, trained on DATA/phrases.npz")
     ap.add_argument("--embed-weight", type=float, default=1.0)
@@ -368,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     train(a.data, a.base, a.out, epochs=a.epochs, lr=a.lr, head_lr=a.head_lr, batch_size=a.batch_size,
           seed=a.seed, max_steps=a.max_steps, device=a.device, log=lambda s: print(s, flush=True),
           teachers=[tuple(t) for t in a.teacher] or None, alpha=a.alpha, temperature=a.temperature,
-          embed_from=a.embed_from, embed_weight=a.embed_weight)
+          tag_weight=a.tag_weight, embed_from=a.embed_from, embed_weight=a.embed_weight)
     return 0
 
 

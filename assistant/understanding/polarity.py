@@ -86,9 +86,9 @@ def undirected(intent: str | None, devices: Iterable[Device], text: str) -> list
     return devices if TURN.search(text) and not ON_OR_OFF.search(text) else []
 
 
-_ON_OR_OFF_SAID = re.compile(r"\b(on+|of+|start|stop)\b", re.I)
+_ON_OR_OFF_SAID = re.compile(r"\b(on+|of+|start|stop|water|watering)\b", re.I)
 """On or off said, as a direction for a lock, cover, valve or alarm (not ``ON_OR_OFF``: its "to" and "into"
-are in many a misheard sentence, and "up" and "down" are read by ``spoken``)."""
+are in many a misheard sentence, and "up" and "down" are read by ``spoken``); "water the lawn" is a valve's on."""
 
 
 def unspoken(intent: str | None, devices: Iterable[Device], text: str,

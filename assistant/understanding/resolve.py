@@ -89,7 +89,8 @@ PURPOSES: dict[str, tuple[str, ...]] = {
     "tea": ("kettle",), "hot water": ("kettle",), "boil": ("kettle",), "boiling": ("kettle",),
     "toast": ("toaster",), "laundry": ("washing machine", "washer"), "wash": ("washing machine", "washer"),
     "washing": ("washing machine", "washer"), "clothes": ("washing machine", "washer"),
-    "dishes": ("dishwasher",),
+    "dishes": ("dishwasher",), "watering": ("sprinkler", "sprinklers", "irrigation"),
+    "water the": ("sprinkler", "sprinklers", "irrigation"),  # "water the lawn"; not "boil some water"
 }  # fmt: skip
 """What a thing is for -> the words of the devices that do it ("make me a latte": the coffee machine), used
 only when the words said name no device."""
