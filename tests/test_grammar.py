@@ -57,6 +57,15 @@ def test_a_word_of_the_templates_is_not_taken_for_a_name(space):
     assert found[0].text == "what time is it" and found[0].values == ()
 
 
+def test_a_name_heard_as_words_of_the_templates_is_still_a_name():
+    # "all", "way" and "light" are all words of the templates, yet together they sound like "hallway light"
+    from assistant.voice.asr.grammar import SentenceSpace
+
+    home = "  - {id: light.hallway, name: Hallway Light, area: Kitchen, domain: light, protocol: tasmota, topic: h}\n"
+    space = SentenceSpace.build(Registry.from_config(small_config(home)))
+    assert "switch off the hallway light" in texts(space.nearest("switch off the all-way light"))
+
+
 def test_a_duration_in_seconds_stays_a_duration(space):
     # "second" after a number is the unit: the space's sentences were "start a 3 2 2nd timer"
     found = texts(space.nearest("start a three second timer"))
@@ -187,6 +196,13 @@ def test_a_slip_of_the_ear_in_a_name_does_not_leave_the_sentence_unsure(recogniz
     rows = run(config, understander, registry, recognizers[True], samples)
     assert [(r["transcript"], r["intent"], r["targets"], r["outcome"]) for r in rows] == [
         ("Turn off the bedside lamp", "HassTurnOff", ["light.bedside_lamp"], "done")]
+    # the same voice: "the all-way light", every word of which is a word of the templates
+    samples = espeak("en-gb-x-gbcwmd+m7", "switch off the hallway light")
+    heard = recognizers[False].transcribe(Utterance(samples, 16000, 0.0, len(samples) / 16, len(samples) / 16))
+    assert heard is not None and "hallway" not in heard.text.lower()
+    rows = run(config, understander, registry, recognizers[True], samples)
+    assert [(r["intent"], r["targets"], r["outcome"]) for r in rows] == [
+        ("HassTurnOff", ["light.hallway"], "done")]
 
 
 @needs_voice

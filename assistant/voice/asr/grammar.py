@@ -358,8 +358,9 @@ class SentenceSpace:
 
     MIN_VALUE_SIMILARITY = 0.62
     """A span of the heard words must sound at least this much like a name to be taken for one..."""
-    MIN_WORDS_SIMILARITY = 0.9
-    """...and this much when all its words are the templates' own ("turn off" is not "watering office")."""
+    MIN_WORDS_SIMILARITY = 0.8
+    """...and this much when all its words are the templates' own: "turn off" is not "watering office" (0.70),
+    "the all way light" is "hallway light" (0.85)."""
 
     def __init__(self, skeletons: list[tuple[str, str]], values: dict[str, tuple[str, ...]]) -> None:
         self.skeletons = [s for s, _ in skeletons]
