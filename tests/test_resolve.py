@@ -29,6 +29,16 @@ def test_misheard_names_still_match(registry):
     assert ids(resolve(registry, "start the cough fee machine", name="cough fee machine")) == ["switch.coffee_machine"]
 
 
+def test_a_name_found_by_sound_but_spelled_like_another_asks(registry):
+    # "best lamp" sounds like the Bedside Lamp (BST, BTST) and is spelled more like the Desk Lamp: it was
+    # whisper's hearing of "desk lamp", and turning the bedside lamp on would be the wrong device
+    result = resolve(registry, "turn on the best lamp", name="best lamp", context="Hallway")
+    assert result.problem == "ambiguous" and result.devices == []
+    assert "Desk Lamp" in result.reply and "Bedside Lamp" in result.reply
+    # a name that sounds and is spelled like one device is still that device
+    assert ids(resolve(registry, "turn on the bedsite lamp", name="bedsite lamp")) == ["light.bedside_lamp"]
+
+
 def test_partial_name_uses_the_area(registry):
     # "ceiling light" fits four devices; said in the Kitchen it is the kitchen's.
     assert ids(resolve(registry, "ceiling light on", name="ceiling light", context="Kitchen")) == ["light.kitchen_ceiling"]

@@ -212,6 +212,21 @@ def _best(spoken: str, options: Iterable[tuple[str, str]]) -> list[tuple[float, 
     return sorted(zip(best.tolist(), table.keys), reverse=True)
 
 
+def _spelled_rivals(variants: list[str], candidates: list[Device], found: Device) -> list[Device]:
+    """Devices whose names are spelled at least as near the words as ``found``'s, when ``found`` won by sound
+    alone: "best lamp" sounds like the Bedside Lamp (BST, BTST) and is spelled more like the Desk Lamp, so the
+    words do not say which (a recogniser's "best lamp" was the desk lamp said)."""
+    def spelled(names: Iterable[str]) -> float:
+        names = [normalise(n) for n in names]
+        return max((fuzz.ratio(normalise(v), n) for v in variants for n in names), default=0.0)
+
+    own = spelled(_device_names(found))
+    if own >= MATCH_THRESHOLD:
+        return []
+    floor = max(own, MATCH_THRESHOLD - 10)
+    return [d for d in candidates if d.id != found.id and spelled(_device_names(d)) >= floor]
+
+
 def match_area(registry: Registry, spoken: str, *, fuzzy: bool = True) -> str | None:
     """The area named by ``spoken``: all of it ("the lounge"), or a part of it ("kitchen lights"). ``fuzzy``:
     also a near spelling or sound ("the livin room"); never for a device's name ("curtains" sounds like
@@ -415,7 +430,10 @@ class Resolver:
             # Lamp, not the Living Room TV), and the span alone named none exactly
             if ranking and ranking[0][0] >= MATCH_THRESHOLD + 5 and (
                     len(ranking) == 1 or ranking[1][0] < ranking[0][0] - 2 * TIE_MARGIN):  # fmt: skip
-                resolution = Resolution(devices=[self.registry.device(ranking[0][1])], scope=scope)
+                found = self.registry.device(ranking[0][1])
+                if ranking[0][0] < 100.0 and (rivals := _spelled_rivals(variants, candidates, found)):
+                    return self._one_of([found, *rivals], scope, context_area)
+                resolution = Resolution(devices=[found], scope=scope)
                 resolution.exact = ranking[0][0] >= 100.0
                 return resolution
         good = sorted(((s, k) for k, s in best.items() if s >= MATCH_THRESHOLD), reverse=True)
@@ -432,6 +450,8 @@ class Resolver:
                               reply=f"Sorry, I don't know any device called {variants[0]}.")  # fmt: skip
         top = good[0][0]
         tied = [self.registry.device(k) for s, k in good if s >= top - TIE_MARGIN]
+        if len(tied) == 1 and top < 100.0:
+            tied += _spelled_rivals(variants, candidates, tied[0])
         resolution = self._one_of(tied, scope, context_area)
         resolution.exact = top >= 100.0
         return resolution

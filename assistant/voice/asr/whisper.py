@@ -262,8 +262,11 @@ class WhisperRecognizer:
                 for (text, candidate), r in zip(forms, results, strict=True)]  # fmt: skip
 
     def _slip(self, heard: str, candidate: Candidate) -> bool:
-        """Whether ``heard`` differs from the sentence ``candidate`` only inside the names it says."""
+        """Whether ``heard`` differs from the sentence ``candidate`` only inside the names it says, and is
+        spelled nearer to it than to the same sentence with another of the home's names."""
         from difflib import SequenceMatcher
+
+        from rapidfuzz import fuzz
 
         values = self.space.values if self.space is not None else {}
         names = {v for slot in ("name", "area", "floor") for v in values.get(slot, ())}  # the home's names
@@ -276,7 +279,16 @@ class WhisperRecognizer:
                     inside.update(range(at, at + size))
         changes = [op for op in SequenceMatcher(None, heard.split(), words, autojunk=False).get_opcodes()
                    if op[0] != "equal"]  # fmt: skip
-        return bool(changes) and all(j2 > j1 and set(range(j1, j2)) <= inside for _tag, _i1, _i2, j1, j2 in changes)
+        if not changes or not all(j2 > j1 and set(range(j1, j2)) <= inside for _tag, _i1, _i2, j1, j2 in changes):
+            return False
+        # and no other name of the home, said in its place, is spelled as near what was heard: "turn on the best
+        # lamp" sounds like the bedside lamp and is spelled like the desk lamp (which was said)
+        own = fuzz.ratio(heard, candidate.text)
+        for value in (v for v in candidate.values if v in names):
+            others = next((values[slot] for slot in ("name", "area", "floor") if value in values.get(slot, ())), ())
+            if any(fuzz.ratio(heard, candidate.text.replace(value, other)) >= own for other in others if other != value):
+                return False
+        return True
 
     def _decide(self, scored: list[Scored]) -> tuple[str, float, bool] | None:
         """The grammar's sentence, its meaning's share of the probability and whether that is too low to act;
