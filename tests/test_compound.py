@@ -284,4 +284,6 @@ def test_watering_is_the_sprinklers_never_the_mower(understander, registry):
     stop = parse(understander, registry, "stop watering the lawn")
     assert all(a.device != "lawn_mower.mower" for a in stop.actions) and stop.intent != "HassLawnMowerDock"
     assert parse(understander, registry, "mow the lawn").targets == ("lawn_mower.mower",)
+    # watering is a valve's direction only: it does not let a lock be moved without one
+    assert parse(understander, registry, "Water, the front door").actions == ()
     assert parse(understander, registry, "boil some water").targets == ("switch.kettle",)

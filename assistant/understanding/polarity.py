@@ -86,9 +86,11 @@ def undirected(intent: str | None, devices: Iterable[Device], text: str) -> list
     return devices if TURN.search(text) and not ON_OR_OFF.search(text) else []
 
 
-_ON_OR_OFF_SAID = re.compile(r"\b(on+|of+|start|stop|water|watering)\b", re.I)
+_ON_OR_OFF_SAID = re.compile(r"\b(on+|of+|start|stop)\b", re.I)
 """On or off said, as a direction for a lock, cover, valve or alarm (not ``ON_OR_OFF``: its "to" and "into"
-are in many a misheard sentence, and "up" and "down" are read by ``spoken``); "water the lawn" is a valve's on."""
+are in many a misheard sentence, and "up" and "down" are read by ``spoken``)."""
+_WATERING_SAID = re.compile(r"\b(water|watering)\b", re.I)
+"""A valve's on ("water the lawn"), and no lock's, cover's or alarm's."""
 
 
 def unspoken(intent: str | None, devices: Iterable[Device], text: str,
@@ -100,9 +102,10 @@ def unspoken(intent: str | None, devices: Iterable[Device], text: str,
     if intent not in ("HassTurnOn", "HassTurnOff"):
         return []
     devices = [d for d in devices if direction(intent, d, slots) is not None]
-    if not devices or spoken(text, devices) or _ON_OR_OFF_SAID.search(_without_names(text, devices)):
+    rest = _without_names(text, devices)
+    if not devices or spoken(text, devices) or _ON_OR_OFF_SAID.search(rest):
         return []
-    return devices
+    return [d for d in devices if d.domain != "valve"] if _WATERING_SAID.search(rest) else devices
 
 
 _CHANGE = re.compile(

@@ -216,9 +216,10 @@ def _spelled_rivals(variants: list[str], candidates: list[Device], found: Device
     """Devices whose names are spelled at least as near the words as ``found``'s, when ``found`` won by sound
     alone: "best lamp" sounds like the Bedside Lamp (BST, BTST) and is spelled more like the Desk Lamp, so the
     words do not say which (a recogniser's "best lamp" was the desk lamp said)."""
+    said = [normalise(v) for v in variants]
+
     def spelled(names: Iterable[str]) -> float:
-        names = [normalise(n) for n in names]
-        return max((fuzz.ratio(normalise(v), n) for v in variants for n in names), default=0.0)
+        return max((fuzz.ratio(v, normalise(n)) for v in said for n in names), default=0.0)
 
     own = spelled(_device_names(found))
     if own >= MATCH_THRESHOLD:
