@@ -64,3 +64,27 @@ def test_a_shipped_model_teaches_through_its_onnx_file_and_saved_logits(tmp_path
     torch.save((intent, tags), saved)
     again = teacher_logits([("unused", str(saved))], data, "cpu")
     assert torch.equal(again[0], intent) and torch.equal(again[1], tags)
+
+
+def test_feed_forward_pruning_keeps_the_strongest_units_and_a_working_encoder(tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from assistant.train.encoder import build_encoder, prepare
+    from assistant.train.pipeline import base_model_dir
+
+    base = base_model_dir()
+    cfg = prepare(base, tmp_path / "pruned", None, 2, 64, intermediate=96)
+    assert cfg["layers"] == 2 and cfg["layer_ids"] == [0, 5] and cfg["intermediate"] == 96
+    assert json.loads((tmp_path / "pruned" / "encoder.json").read_text())["intermediate"] == 96
+    original = load_file(str(base / "model.safetensors"))
+    pruned = load_file(str(tmp_path / "pruned" / "encoder.safetensors"))
+    w_in, w_out = (original[f"encoder.layer.5.{k}.dense.weight"].float() for k in ("intermediate", "output"))
+    strongest = (w_in.norm(dim=1) * w_out.norm(dim=0)).topk(96).indices.sort().values
+    # layer 5 of the base is layer 1 here: its strongest units, in order, both matrices cut alike
+    assert torch.equal(pruned["encoder.layer.1.intermediate.dense.weight"].float(), w_in[strongest].half().float())
+    assert torch.equal(pruned["encoder.layer.1.output.dense.weight"].float(), w_out[:, strongest].half().float())
+    assert pruned["encoder.layer.1.attention.output.dense.weight"].shape == (384, 384)  # attention untouched
+    encoder = build_encoder(tmp_path / "pruned")
+    hidden = encoder(torch.tensor([[101, 2735, 2006, 102]]), torch.ones(1, 4, dtype=torch.long))
+    assert hidden.shape == (1, 4, 384) and torch.isfinite(hidden).all()

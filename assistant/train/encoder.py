@@ -91,8 +91,9 @@ def prepare(base_dir: Path, out_dir: Path, kept: list[int] | None, layers: int |
                   "source": config.get("_name_or_path", "")}  # fmt: skip
     out: dict[str, Any] = {}
     chosen = layer_choice(config["layers"], layers or config["layers"])
-    prune_ffn = intermediate is not None and intermediate < config["intermediate"]
-    units = {i: ffn_choice(weights, i, intermediate) for i in chosen} if prune_ffn else {}
+    units = {}
+    if intermediate is not None and intermediate < config["intermediate"]:
+        units = {i: ffn_choice(weights, i, intermediate) for i in chosen}
     for key, value in weights.items():
         if key.startswith("pooler.") or key.endswith("position_ids"):
             continue
@@ -113,7 +114,7 @@ def prepare(base_dir: Path, out_dir: Path, kept: list[int] | None, layers: int |
     earlier_layers = config.get("layer_ids") or list(range(config["layers"]))
     config.update(layers=len(chosen), layer_ids=[earlier_layers[i] for i in chosen],
                   positions=min(positions, config["positions"]))
-    if prune_ffn:
+    if units:
         config["intermediate"] = intermediate
     if kept is not None:
         config.update(vocab=len(kept), vocab_ids=kept)
