@@ -206,6 +206,16 @@ def test_a_slip_of_the_ear_in_a_name_does_not_leave_the_sentence_unsure(recogniz
 
 
 @needs_voice
+def test_a_name_heard_by_sound_alone_is_asked_about_never_acted_on(recognizers, config, understander, registry):
+    """espeak-ng's American voice: "turn on the desk lamp" is heard as "turn on the best lamp", which sounds
+    like the bedside lamp and is spelled like the desk lamp: the reply asks which, and nothing is turned on
+    (the Bedside Lamp was)."""
+    rows = run(config, understander, registry, recognizers[True], espeak("en-us", "turn on the desk lamp"))
+    assert [(r["outcome"], r["actions"]) for r in rows] == [("ambiguous", [])]
+    assert "Desk Lamp" in rows[0]["reply"] and "Bedside Lamp" in rows[0]["reply"]
+
+
+@needs_voice
 def test_an_improbable_open_transcript_is_unsure_and_never_acted_on(recognizers, config, understander, registry):
     """espeak-ng's Caribbean voice: "set the bedroom fan to high" is heard as "sit the bedroom fan to hide", which
     no sentence of the home explains, and which the language model reads as a fan speed; whisper itself gives
