@@ -216,16 +216,16 @@ def _spelled_rivals(variants: list[str], candidates: list[Device], found: Device
     """Devices whose names are spelled at least as near the words as ``found``'s, when ``found`` won by sound
     alone: "best lamp" sounds like the Bedside Lamp (BST, BTST) and is spelled more like the Desk Lamp, so the
     words do not say which (a recogniser's "best lamp" was the desk lamp said)."""
-    said = [normalise(v) for v in variants]
-
-    def spelled(names: Iterable[str]) -> float:
-        return max((fuzz.ratio(v, normalise(n)) for v in said for n in names), default=0.0)
-
-    own = spelled(_device_names(found))
+    table = _names(tuple((d.id, n) for d in candidates for n in _device_names(d)))  # by_name's, cached
+    scores = cdist([normalise(v) for v in variants], table.spelled, scorer=fuzz.ratio, dtype=np.float64).max(axis=0)
+    best = np.full(len(table.keys), -1.0)
+    np.maximum.at(best, table.owner, scores)
+    spelled = dict(zip(table.keys, best.tolist()))
+    own = spelled[found.id]
     if own >= MATCH_THRESHOLD:
         return []
     floor = max(own, MATCH_THRESHOLD - 10)
-    return [d for d in candidates if d.id != found.id and spelled(_device_names(d)) >= floor]
+    return [d for d in candidates if d.id != found.id and spelled[d.id] >= floor]
 
 
 def match_area(registry: Registry, spoken: str, *, fuzzy: bool = True) -> str | None:

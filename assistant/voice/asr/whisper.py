@@ -269,10 +269,14 @@ class WhisperRecognizer:
         from rapidfuzz import fuzz
 
         values = self.space.values if self.space is not None else {}
-        names = {v for slot in ("name", "area", "floor") for v in values.get(slot, ())}  # the home's names
+        slot_of: dict[str, str] = {}  # the home's names, and the list each is in
+        for slot in ("name", "area", "floor"):
+            for value in values.get(slot, ()):
+                slot_of.setdefault(value, slot)
+        said = [v for v in candidate.values if v in slot_of]  # the names the sentence says
         words = candidate.text.split()
         inside: set[int] = set()  # positions of the sentence's words that are in a name it says
-        for value in (v for v in candidate.values if v in names):
+        for value in said:
             size = len(value.split())
             for at in range(len(words) - size + 1):
                 if " ".join(words[at : at + size]) == value:
@@ -284,11 +288,8 @@ class WhisperRecognizer:
         # and no other name of the home, said in its place, is spelled as near what was heard: "turn on the best
         # lamp" sounds like the bedside lamp and is spelled like the desk lamp (which was said)
         own = fuzz.ratio(heard, candidate.text)
-        for value in (v for v in candidate.values if v in names):
-            others = next((values[slot] for slot in ("name", "area", "floor") if value in values.get(slot, ())), ())
-            if any(fuzz.ratio(heard, candidate.text.replace(value, other)) >= own for other in others if other != value):
-                return False
-        return True
+        return not any(fuzz.ratio(heard, candidate.text.replace(value, other)) >= own
+                       for value in said for other in values[slot_of[value]] if other != value)  # fmt: skip
 
     def _decide(self, scored: list[Scored]) -> tuple[str, float, bool] | None:
         """The grammar's sentence, its meaning's share of the probability and whether that is too low to act;
