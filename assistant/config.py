@@ -283,15 +283,20 @@ class Audio(_Model):
     min_speech_ms: int = Field(96, ge=32, le=2000, description="Speech shorter than this starts nothing.")
     pre_roll_ms: int = Field(300, ge=0, le=2000, description="Audio kept from before speech starts.")
     end_silence_ms: int = Field(400, ge=64, le=5000, description="Silence that ends an utterance.")
-    speculate_ms: int = Field(160, ge=0, le=5000,
+    speculate_ms: int = Field(64, ge=0, le=5000,
                               description="Recognition starts after this much silence, while the end-of-speech "
-                                          "silence is still being waited for; 0 waits for the end.")  # fmt: skip
+                                          "silence is still being waited for (and act_early_ms, when acting early); "
+                                          "0 waits for the end.")  # fmt: skip
     act_early: bool = Field(True,
-                            description="Act at the pause of speculate_ms when the words so far are a whole command "
+                            description="Act at a pause of act_early_ms when the words so far are a whole command "
                                         "(a confident device action, every device said, no word that expects more, "
                                         "no confirmation needed); a fragment waits for end_silence_ms. Speech that "
                                         "goes on after an early action is a new utterance. Needs speculate_ms > 0 "
                                         "and the whisper engine (vosk always waits).")  # fmt: skip
+    act_early_ms: int = Field(160, ge=32, le=5000,
+                              description="act_early: the pause after which a whole command is acted on. What was "
+                                          "recognised at speculate_ms is used when no speech came since; a shorter "
+                                          "value than speculate_ms acts at speculate_ms.")  # fmt: skip
     max_utterance_s: float = Field(12.0, gt=0.5, le=120, description="Longer speech is cut here.")
     level_gate_db: float = Field(15.0, ge=0, le=60,
                                  description="Speech this many dB below the utterance's loudest counts as silence "

@@ -74,7 +74,7 @@ def test_spoken_command_turns_on_the_lamp(name, config, understander, registry, 
     assert 0 <= row["start_ms"] < row["end_ms"] <= 4000
     assert set(row["timings_ms"]) == {"vad", "asr", "nlu", "publish", "e2e"}
     # e2e counts the silence waited (the pause, for a whole command acted on early) plus the compute after it
-    waited = config.audio.speculate_ms if row["early"] else config.audio.end_silence_ms
+    waited = config.audio.act_early_ms if row["early"] else config.audio.end_silence_ms
     assert row["timings_ms"]["e2e"] >= waited
 
 
@@ -525,7 +525,7 @@ def test_a_guess_made_at_a_pause_is_kept_when_speech_does_not_go_on(config, unde
     pipe = VoicePipeline(config, understander, registry, counting, vad)
     rows = run_file(pipe, LAMP)
     assert [r["targets"] for r in acted(rows)] == [["light.living_room_lamp"]], [r["text"] for r in rows]
-    assert counting.calls == 1  # the guess made 160 ms into the silence was the final transcript
+    assert counting.calls == 1  # the guess made speculate_ms into the silence was the final transcript
     row = acted(rows)[0]
     # ready when the longer of the two was over: the silence (counted in 32 ms frames from the last speech frame,
     # the end of speech may lie up to a frame later), or the pause plus recognition
@@ -542,7 +542,7 @@ def test_speech_that_goes_on_after_a_pause_is_recognised_whole(config, understan
         start = max(0.0, rows[0]["start_ms"] - 50)  # onsets lie a little before the VAD's start
         return samples[int(start * 16):int(rows[-1]["end_ms"] * 16)]
 
-    pause = np.zeros(int(16000 * 0.2), np.int16)  # longer than speculate_ms, shorter than end_silence_ms
+    pause = np.zeros(int(16000 * 0.2), np.int16)  # longer than act_early_ms, shorter than end_silence_ms
     tail = np.zeros(16000, np.int16)
     first, second = trimmed(read_wav(LAMP)), trimmed(read_wav(COMMANDS / "what_time_is_it.wav"))
     # one speaker, one level: the second recording is 14 dB quieter, which would be talk in the background
@@ -583,14 +583,48 @@ def test_a_whole_command_is_acted_on_at_the_pause(config, understander, registry
     out = rows_at(VoicePipeline(config, understander, registry, counting, vad), samples)
     assert [(r["early"], r["targets"]) for _, r in out] == [(True, ["light.living_room_lamp"])]
     at_ms, row = out[0]
-    # acted on in the audio of the pause, before the end-of-speech silence would have ended the utterance
-    assert row["end_ms"] + config.audio.speculate_ms <= at_ms < row["end_ms"] + config.audio.end_silence_ms
+    # acted on in the audio of the pause, once it was act_early_ms long (recognised from speculate_ms on), before
+    # the end-of-speech silence would have ended the utterance
+    assert config.audio.speculate_ms < config.audio.act_early_ms
+    assert row["end_ms"] + config.audio.act_early_ms <= at_ms < row["end_ms"] + config.audio.end_silence_ms
     assert counting.calls == 1  # the guess made there was never recognised again
     # off: the same command waits for the whole end-of-speech silence
     out = rows_at(VoicePipeline(acting_early(config, False), understander, registry, recognizer, vad), samples)
     assert [(r["early"], r["targets"]) for _, r in out] == [(False, ["light.living_room_lamp"])]
     chunk_ms = 32  # results come out at chunk boundaries
-    assert out[0][0] - at_ms >= config.audio.end_silence_ms - config.audio.speculate_ms - chunk_ms
+    assert out[0][0] - at_ms >= config.audio.end_silence_ms - config.audio.act_early_ms - chunk_ms
+
+
+def test_a_pause_too_short_to_act_on_recognises_ahead_but_acts_on_nothing(config, understander, registry,
+                                                                         recognizer, vad):  # fmt: skip
+    """A whole command, then a pause longer than speculate_ms and shorter than act_early_ms, then more speech:
+    the command was recognised (and judged whole) at the pause, but is not acted on; the whole is heard."""
+    from assistant.voice.pipeline import VoicePipeline
+    from assistant.voice.vad import Endpointer, Paused, Tentative
+
+    def trimmed(samples: np.ndarray) -> np.ndarray:
+        rows = list(VoicePipeline(acting_early(config, False), understander, registry, recognizer, vad)
+                    .run(split(samples, 0.0, 512)))  # fmt: skip
+        start = max(0.0, rows[0]["start_ms"] - 50)
+        return samples[int(start * 16):int(rows[-1]["end_ms"] * 16)]
+
+    first, second = trimmed(read_wav(LAMP)), trimmed(read_wav(COMMANDS / "what_time_is_it.wav"))
+    second = np.clip(second * np.sqrt(np.mean(first.astype(np.float64) ** 2) / np.mean(second.astype(np.float64) ** 2)),
+                     -32768, 32767).astype(np.int16)  # fmt: skip
+    samples = np.concatenate([first, np.zeros(64 * 16, np.int16), second, np.zeros(16000, np.int16)])
+    # the premise, as the endpointer hears it: a pause after "lamp" long enough to recognise at, not to act at
+    vad.reset()
+    endpointer = Endpointer(config.audio, vad)
+    events = [e for chunk in split(samples, 0.0, 512) for e in endpointer.feed(chunk)]
+    lamp_end = len(first) / 16
+    assert any(isinstance(e, Tentative) and abs(e.utterance.end_ms - lamp_end) < 200 for e in events), events
+    assert not any(isinstance(e, Paused) and abs(e.utterance.end_ms - lamp_end) < 200 for e in events), events
+    counting = Counting(recognizer)
+    rows = list(VoicePipeline(config, understander, registry, counting, vad).run(split(samples, 0.0, 512)))
+    assert counting.calls >= 2  # recognised ahead at the short pause, and the whole again at its end
+    assert len(rows) == 1 and not rows[0]["early"], rows
+    heard = rows[0]["transcript"].lower()
+    assert "living room lamp" in heard and "time" in heard
 
 
 def test_the_microphone_hands_a_whole_command_on_at_the_pause_once(config, understander, registry, recognizer, vad):
@@ -608,7 +642,7 @@ def test_the_microphone_hands_a_whole_command_on_at_the_pause_once(config, under
 
 def spoken(piper_speaker, *parts: str, pause_ms: int = 250) -> np.ndarray:
     """``parts`` said by the Piper voice (without its random noise, its own leading and trailing silence cut
-    off), ``pause_ms`` of silence between them: longer than speculate_ms, shorter than end_silence_ms."""
+    off), ``pause_ms`` of silence between them: longer than act_early_ms, shorter than end_silence_ms."""
     from piper.config import SynthesisConfig
 
     from assistant.voice.audio import to_mono_16k

@@ -9,7 +9,8 @@ still get there: "... and the hallway light" as a follow-up).
 
 The sets: the shared recordings and the LibriVox readings (``--speech``), the evaluation's commands spoken by
 the Piper voice (two paces) and by espeak-ng, those commands with a 250 ms pause after each of their words
-(longer than ``speculate_ms``, shorter than ``end_silence_ms``: "turn on the ... kitchen ceiling light"), and,
+(longer than ``act_early_ms``, shorter than ``end_silence_ms``: "turn on the ... kitchen ceiling light"), or of
+96 ms (recognition starts there, no action may), and,
 apart, two commands with a pause before their "and", which acting early cannot tell from a finished command.
 """
 
@@ -24,7 +25,9 @@ from ..config import Config, Tts
 from ..errors import AssistantError
 
 PAUSE_MS = 250
-"""A pause inside a command: longer than the default ``speculate_ms`` (160), shorter than ``end_silence_ms`` (400)."""
+"""A pause inside a command: longer than the default ``act_early_ms`` (160), shorter than ``end_silence_ms`` (400)."""
+SHORT_PAUSE_MS = 96
+"""A pause inside a command that recognition starts at (the default ``speculate_ms``, 64) but no action (160)."""
 SECOND_COMMANDS = [("turn on the desk lamp", "and the hallway light"),
                    ("switch off the kitchen ceiling light", "and the coffee machine")]  # fmt: skip
 """A pause before "and": the first command is whole by itself, so it is acted on; what follows is a new utterance."""
@@ -105,9 +108,9 @@ def run_early_eval(config: Config, base: Path, load_voice: Callable[..., Any], s
         audio = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, syn_config=style)])
         return trimmed(to_mono_16k(audio, voice.config.sample_rate))
 
-    def framed(*pieces: Any) -> Any:
-        """Half a second before, ``PAUSE_MS`` between the pieces, a second after."""
-        gap = np.zeros(PAUSE_MS * 16, np.int16)
+    def framed(*pieces: Any, pause_ms: int = PAUSE_MS) -> Any:
+        """Half a second before, ``pause_ms`` between the pieces, a second after."""
+        gap = np.zeros(pause_ms * 16, np.int16)
         parts: list[Any] = [np.zeros(8000, np.int16)]
         for i, piece in enumerate(pieces):
             parts += [piece, gap] if i < len(pieces) - 1 else [piece]
@@ -126,11 +129,16 @@ def run_early_eval(config: Config, base: Path, load_voice: Callable[..., Any], s
          lambda: ((f"{' '.join(t.split()[:k])} ... {' '.join(t.split()[k:])}",
                    framed(voiced(" ".join(t.split()[:k])), voiced(" ".join(t.split()[k:]))))
                   for t in texts for k in range(1, len(t.split())))),
+        (f"piper commands, a {SHORT_PAUSE_MS} ms pause after each word",
+         lambda: ((f"{' '.join(t.split()[:k])} .. {' '.join(t.split()[k:])}",
+                   framed(voiced(" ".join(t.split()[:k])), voiced(" ".join(t.split()[k:])), pause_ms=SHORT_PAUSE_MS))
+                  for t in texts for k in range(1, len(t.split())))),
     ]  # fmt: skip
     apart: list[tuple[str, Callable[[], Iterable[tuple[str, Any]]]]] = [(f"a second command after a {PAUSE_MS} ms pause ({len(SECOND_COMMANDS)})",
               lambda: ((f"{a} ... {b}", framed(voiced(a), voiced(b))) for a, b in SECOND_COMMANDS))]  # fmt: skip
-    print(f"acting early: at a pause of {config.audio.speculate_ms} ms, beside waiting {config.audio.end_silence_ms}"
-          f" ms; {shared.recognizer.engine} recognition")  # fmt: skip
+    print(f"acting early: at a pause of {max(config.audio.act_early_ms, config.audio.speculate_ms)} ms (recognised"
+          f" from {config.audio.speculate_ms} ms on), beside waiting {config.audio.end_silence_ms} ms;"
+          f" {shared.recognizer.engine} recognition")  # fmt: skip
     print(f"{'audio':<52}{'items':>7}{'early':>7}{'cut short':>11}{'end differs':>13}")
     total = 0
     groups: list[tuple[list[tuple[str, Callable[[], Iterable[tuple[str, Any]]]]], bool]] = [(sets, True), (apart, False)]

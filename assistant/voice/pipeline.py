@@ -8,10 +8,11 @@ time) plus the compute after it, which is what a live microphone would see.
 
 Acting early (``audio.act_early``): recognition starts at a short pause (``Tentative``, ``speculate_ms``);
 when ``EarlyJudge`` finds the words so far a whole command (``understanding.complete.why_wait``), that
-utterance is heard at once (``Heard.early``) and ended there (``Endpointer.cut``), so it is never acted on
-again; speech that goes on is a new utterance (with the follow-up window a reply opened, "... and the fan
-too" is then a follow-up). A fragment waits for ``end_silence_ms`` as before. Then
-``e2e = (pause emitted_ms - end_ms) + vad + asr + judge + nlu + publish``.
+utterance is heard once the pause is ``act_early_ms`` long (``Paused``) with no speech since (``Heard.early``),
+and ended there (``Endpointer.cut``), so it is never acted on again; speech that goes on is a new utterance
+(with the follow-up window a reply opened, "... and the fan too" is then a follow-up). A fragment waits for
+``end_silence_ms`` as before. Recognition starts before the pause is long enough to act on, so most of it is
+done by then: ``e2e = max(act pause, speculate pause + vad + asr + judge) + nlu + publish``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ..understanding.context import Context
 from ..understanding.parser import Understander
 from ..understanding.replies import NOT_SURE
 from .asr import Recognizer
-from .vad import Endpointer, Idle, SileroVad, Tentative
+from .vad import Endpointer, Idle, Paused, SileroVad, Tentative
 from .wake import Decision, WakeGate, WakeWordDetector
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,9 @@ class Ears:
         self.streaming = callable(getattr(recognizer, "start", None))
         """vosk decodes while the speech arrives: only its final decoding is left at the endpoint."""
         self.stream: Any = None
+        self._whole: tuple[Utterance, Transcript, WakeGate, Decision, float] | None = None
+        """A whole command recognised at a pause, waiting for the pause to reach ``act_early_ms``
+        (the utterance, its transcript, the wake gate after it, the decision, the judge's ms)."""
         self.reset()
 
     def reset(self) -> None:
@@ -142,6 +146,7 @@ class Ears:
                                      self._restart if self.streaming else None)  # fmt: skip
         self.gate.close()
         self.speculation.reset()
+        self._whole = None
         self.stream = None
         if self.detector is not None:
             self.detector.reset()
@@ -173,16 +178,20 @@ class Ears:
     def finish(self) -> list[Heard]:
         return [h for e in self.endpointer.flush() if (h := self._event(e)) is not None]
 
-    def _event(self, event: Utterance | Tentative | Idle) -> Heard | None:
+    def _event(self, event: Utterance | Tentative | Paused | Idle) -> Heard | None:
         if isinstance(event, Tentative):
+            self._whole = None
             if not self.streaming:
                 return self._early(event.utterance, self.speculation.tentative(event.utterance))
             return None
+        if isinstance(event, Paused):
+            return self._act(event.utterance)
         if isinstance(event, Idle):
             if self.gate.is_open(event.timestamp_ms):
                 log.info("listening closed: no speech for %.0f s", self.config.audio.idle_timeout_s)
             self.gate.close()
             return None
+        self._whole = None
         if self.stream is not None:
             stream, self.stream = self.stream, None
             transcript = stream.finish(event.start_ms, event.end_ms)
@@ -201,7 +210,8 @@ class Ears:
         return Heard(event, transcript, decision, ready_ms)
 
     def _early(self, utterance: Utterance, transcript: Transcript | None) -> Heard | None:
-        """The utterance so far, heard now when it is a whole command; else None (the end is waited for)."""
+        """The utterance so far, heard now when it is a whole command and the pause is ``act_early_ms`` long;
+        kept for ``Paused`` when the pause is shorter (``_act``); else None (the end is waited for)."""
         if transcript is None or transcript.unsure or self.judge is None or not self.config.audio.act_early:
             return None  # an unsure transcript never acts, early or late
         gate = self.gate.copy()  # tried on a copy: a fragment must leave the gate as it was for the whole
@@ -213,13 +223,29 @@ class Ears:
         judge_ms = (time.perf_counter() - started) * 1000
         if not whole:
             return None
+        self._whole = (utterance, transcript, gate, decision, judge_ms)
+        if self.config.audio.act_early_ms > self.config.audio.speculate_ms:
+            return None  # recognised ahead: acted on when the pause is long enough (Paused), if no speech came
+        return self._act(utterance)
+
+    def _act(self, paused: Utterance) -> Heard | None:
+        """Act on the whole command recognised at this pause (``_early``), now that it is ``act_early_ms`` long:
+        only when no speech came since (the same utterance, start and end)."""
+        kept, self._whole = self._whole, None
+        if kept is None:
+            return None
+        utterance, transcript, gate, decision, judge_ms = kept
+        if (utterance.start_ms, utterance.end_ms) != (paused.start_ms, paused.end_ms):
+            return None
         self.gate = gate
         self.endpointer.cut()  # acted on here: never again at the end of the silence
         self.speculation.reset()
-        ready_ms = utterance.emitted_ms - utterance.end_ms + utterance.vad_ms + transcript.asr_ms + judge_ms
+        # ready when both are: the pause waited, and the recognition and judgement started at the shorter pause
+        ready_ms = max(paused.emitted_ms - paused.end_ms + paused.vad_ms,
+                       utterance.emitted_ms - utterance.end_ms + utterance.vad_ms + transcript.asr_ms + judge_ms)  # fmt: skip
         log.info("heard %r (command, whole at a pause of %.0f ms: acting now)", transcript.text,
-                 utterance.emitted_ms - utterance.end_ms)  # fmt: skip
-        return Heard(utterance, transcript, decision, ready_ms, early=True)
+                 paused.emitted_ms - paused.end_ms)  # fmt: skip
+        return Heard(paused, transcript, decision, ready_ms, early=True)
 
 
 class VoicePipeline:

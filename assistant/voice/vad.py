@@ -4,7 +4,9 @@
 ``min_speech_ms`` of speech frames (with ``pre_roll_ms`` of audio kept from before), ends after
 ``end_silence_ms`` of silence or at ``max_utterance_s``. ``Idle`` is returned once when no speech
 has been heard for ``idle_timeout_s`` of audio since the last utterance (or since ``reset_idle``).
-Silence and non-speech produce nothing. Within an utterance, ``level_gate_db`` compares loudness: speech
+Silence and non-speech produce nothing. Within an utterance, a pause of ``speculate_ms`` gives a
+``Tentative`` (recognise the words so far), and the same pause reaching ``act_early_ms`` a ``Paused`` (act on
+them if they were whole), once each per pause. Within an utterance, ``level_gate_db`` compares loudness: speech
 that far below the utterance's loudest is background talk (silence, for ending it), and a voice that far
 above most of what came before starts the utterance afresh.
 """
@@ -86,6 +88,14 @@ class Tentative:
 
 
 @dataclass(frozen=True)
+class Paused:
+    """Speech has paused for ``act_early_ms`` (longer than ``speculate_ms``): a command recognised at the
+    ``Tentative`` of this same pause may be acted on now. Not sent when the two are the same pause."""
+
+    utterance: Utterance
+
+
+@dataclass(frozen=True)
 class Idle:
     """No speech for ``idle_timeout_s`` of audio, at stream time ``timestamp_ms``."""
 
@@ -131,15 +141,16 @@ class Endpointer:
         self._idle_from_ms = 0.0
         self._idle_sent = False
         self._speculated = False
+        self._act_pending = False
 
     def reset_idle(self, at_ms: float) -> None:
         self._idle_from_ms = at_ms
         self._idle_sent = False
 
-    def feed(self, chunk: AudioChunk) -> list[Utterance | Tentative | Idle]:
+    def feed(self, chunk: AudioChunk) -> list[Utterance | Tentative | Paused | Idle]:
         if chunk.rate_hz != RATE_HZ:
             raise ValueError(f"the endpointer takes {RATE_HZ} Hz audio, got {chunk.rate_hz}")
-        out: list[Utterance | Tentative | Idle] = []
+        out: list[Utterance | Tentative | Paused | Idle] = []
         for frame, at_ms in self._framer.feed(chunk):
             event = self._frame(frame, at_ms)
             if event is not None:
@@ -156,7 +167,7 @@ class Endpointer:
         self._energies.append(float(np.mean(np.square(frame.astype(np.float32)))))
         return self._level_db_now()
 
-    def _frame(self, frame: np.ndarray, at_ms: float) -> Utterance | Tentative | Idle | None:
+    def _frame(self, frame: np.ndarray, at_ms: float) -> Utterance | Tentative | Paused | Idle | None:
         s = self.settings
         started = time.perf_counter()
         speech = self.vad.probability(frame) >= (s.vad_threshold if not self._in_speech else s.vad_threshold - 0.15)
@@ -202,7 +213,7 @@ class Endpointer:
             self._silence_ms = self._quiet_ms = 0.0
             self._last_speech_end_ms = end_ms
             self._vad_since_end_ms = 0.0
-            self._speculated = False
+            self._speculated = self._act_pending = False
             self._tail = ("open", end_ms)
         else:
             self._silence_ms += self.frame_ms
@@ -224,7 +235,11 @@ class Endpointer:
         # and a guess cut there would lose it
         if s.speculate_ms and not self._speculated and self._quiet_ms >= s.speculate_ms:
             self._speculated = True
+            self._act_pending = s.act_early and s.act_early_ms > s.speculate_ms
             return Tentative(self._utterance(end_ms, truncated=False))
+        if self._act_pending and self._quiet_ms >= s.act_early_ms:
+            self._act_pending = False
+            return Paused(self._utterance(end_ms, truncated=False))
         if end_ms - self._start_ms >= s.max_utterance_s * 1000:
             return self._emit(end_ms, truncated=True)
         return None
@@ -247,7 +262,7 @@ class Endpointer:
         self._tail = ("open", end_ms)
         self._last_speech_end_ms = end_ms
         self._vad_since_end_ms = 0.0
-        self._speculated = False
+        self._speculated = self._act_pending = False
         if self.on_restart is not None:
             self.on_restart()
         if self.on_speech is not None:
@@ -265,7 +280,7 @@ class Endpointer:
 
     def _emit(self, now_ms: float, truncated: bool) -> Utterance:
         utterance = self._utterance(now_ms, truncated)
-        self._speculated = False
+        self._speculated = self._act_pending = False
         self._in_speech = False
         self._speech = []
         self._run = 0
