@@ -134,9 +134,9 @@ class Ears:
         self.streaming = callable(getattr(recognizer, "start", None))
         """vosk decodes while the speech arrives: only its final decoding is left at the endpoint."""
         self.stream: Any = None
-        self._whole: tuple[Utterance, Transcript, WakeGate, Decision, float] | None = None
+        self._whole: tuple[Utterance, Transcript, Decision, float] | None = None
         """A whole command recognised at a pause, waiting for the pause to reach ``act_early_ms``
-        (the utterance, its transcript, the wake gate after it, the decision, the judge's ms)."""
+        (the utterance, its transcript, the wake gate's decision, the judge's ms)."""
         self.reset()
 
     def reset(self) -> None:
@@ -223,7 +223,7 @@ class Ears:
         judge_ms = (time.perf_counter() - started) * 1000
         if not whole:
             return None
-        self._whole = (utterance, transcript, gate, decision, judge_ms)
+        self._whole = (utterance, transcript, decision, judge_ms)
         if self.config.audio.act_early_ms > self.config.audio.speculate_ms:
             return None  # recognised ahead: acted on when the pause is long enough (Paused), if no speech came
         return self._act(utterance)
@@ -234,8 +234,11 @@ class Ears:
         kept, self._whole = self._whole, None
         if kept is None:
             return None
-        utterance, transcript, gate, decision, judge_ms = kept
+        utterance, transcript, decision, judge_ms = kept
         if (utterance.start_ms, utterance.end_ms) != (paused.start_ms, paused.end_ms):
+            return None
+        gate = self.gate.copy()  # decided again on the gate as it is now (listen() may have opened it since)
+        if gate.decide(transcript.text, utterance.start_ms, utterance.end_ms, utterance.emitted_ms) != decision:
             return None
         self.gate = gate
         self.endpointer.cut()  # acted on here: never again at the end of the silence
