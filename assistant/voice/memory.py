@@ -3,7 +3,9 @@
 Recognition and synthesis allocate tens of megabytes for a moment (whisper encodes 15 s of audio; Piper's
 decoder holds the whole clause's audio in several layers at once). glibc keeps what was freed in its heap,
 in holes the next, differently sized request cannot always use, so the service's resident memory creeps up
-with every reply. ``give_back()`` asks glibc to return the free pages (``malloc_trim``): a few milliseconds,
+with every reply; Intel MKL (CTranslate2's x86 back end) keeps what whisper's recognition used in a pool of
+its own (15-30 MB), on top of which the next reply is voiced. ``give_back()`` asks MKL to free its pool
+(``mkl_free_buffers``), then glibc to return the free pages (``malloc_trim``): a few milliseconds,
 called off the latency path (after a command is handed on, after a reply is voiced). Within
 ``mapped_large_allocations()`` (Piper's synthesis) large buffers are mapped on their own, so the burst does
 not fragment the heap in the first place. Elsewhere than glibc both do nothing.
@@ -14,9 +16,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -32,8 +36,28 @@ def _glibc(function: str) -> Any:
         return None
 
 
+@cache
+def _mkl_free_buffers() -> Any:
+    """Intel MKL's ``mkl_free_buffers`` inside CTranslate2's library (its x86 back end), once it is loaded;
+    None before, and where it has no MKL (ARM)."""
+    module = sys.modules.get("ctranslate2")
+    if module is None or not module.__file__:
+        return None
+    for path in sorted(Path(module.__file__).parent.parent.glob("ctranslate2.libs/libctranslate2*.so*")):
+        try:
+            return ctypes.CDLL(str(path)).mkl_free_buffers
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
 def give_back() -> None:
-    """Return the heap's free pages to the system (glibc ``malloc_trim(0)``); nothing elsewhere."""
+    """Return the heap's free pages to the system (glibc ``malloc_trim(0)``), and first the buffers MKL keeps
+    in a pool of its own after a recognition (``mkl_free_buffers``, about 30 MB); nothing elsewhere."""
+    if "ctranslate2" in sys.modules:
+        free_buffers = _mkl_free_buffers()
+        if free_buffers is not None:
+            free_buffers()
     trim = _glibc("malloc_trim")
     if trim is not None:
         trim(0)
