@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import logging
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -51,13 +52,34 @@ def _mkl_free_buffers() -> Any:
     return None
 
 
+_lock = threading.Lock()
+_recognising = 0
+"""Recognitions running now, in any thread (the microphone's, Wyoming's speech worker): MKL's pool is freed
+only when there are none, and none starts while it is being freed."""
+
+
+@contextmanager
+def recognising() -> Iterator[None]:
+    """Within: a recognition is running (whisper, on CTranslate2 and MKL); ``give_back`` leaves MKL's pool."""
+    global _recognising
+    with _lock:
+        _recognising += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _recognising -= 1
+
+
 def give_back() -> None:
     """Return the heap's free pages to the system (glibc ``malloc_trim(0)``), and first the buffers MKL keeps
-    in a pool of its own after a recognition (``mkl_free_buffers``, about 30 MB); nothing elsewhere."""
+    in a pool of its own after a recognition (``mkl_free_buffers``, 15-30 MB) when no recognition is running
+    in another thread; nothing elsewhere."""
     if "ctranslate2" in sys.modules:
         free_buffers = _mkl_free_buffers()
-        if free_buffers is not None:
-            free_buffers()
+        with _lock:
+            if free_buffers is not None and not _recognising:
+                free_buffers()
     trim = _glibc("malloc_trim")
     if trim is not None:
         trim(0)

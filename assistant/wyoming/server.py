@@ -69,6 +69,7 @@ from ..errors import AssistantError, ModelError
 from ..paths import install_hint
 from ..voice.asr import Recognizer
 from ..voice.audio import RATE_HZ
+from ..voice.memory import give_back
 from ..voice.tts import Speaker
 from . import speech
 from .discovery import Advertisement, default_name, wanted
@@ -238,6 +239,7 @@ class Connection(AsyncEventHandler):
         self.transcribe = None
         log.info("wyoming: %s: heard %r", self.peer, text)
         await self.write_event(Transcript(text=text, language=language or self.service.language).event())
+        await self.service.in_worker(give_back)  # what recognition held for a moment, once the answer is sent
 
     async def _synthesize(self, request: Synthesize) -> None:
         speaker = self.service.speaker
@@ -247,6 +249,7 @@ class Connection(AsyncEventHandler):
         text = request.text[:MAX_SAY_CHARS]
         for event in await self.service.in_worker(lambda: speech.synthesize(speaker, text)):
             await self.write_event(event)
+        await self.service.in_worker(give_back)
 
 
 def _log_failure(future: concurrent.futures.Future[Any]) -> None:

@@ -33,6 +33,7 @@ from ...config import Asr
 from ...core.messages import Transcript, Utterance
 from ...devices import Registry
 from ...errors import ModelError
+from .. import memory
 from . import window
 from .grammar import Candidate, SentenceSpace, normal, similarity
 
@@ -143,11 +144,12 @@ class WhisperRecognizer:
         started = time.perf_counter()
         audio = utterance.samples.astype(np.float32) / 32768.0
         self.last_grammar_ms = 0.0
-        if self.space is None:
-            text, no_speech, logprob = self._run(audio)
-            chosen: tuple[str, float, bool] | None = None
-        else:
-            text, no_speech, logprob, chosen = self._grammar_first(audio)
+        with memory.recognising():  # MKL's pool is not freed under a recognition (another thread's give_back)
+            if self.space is None:
+                text, no_speech, logprob = self._run(audio)
+                chosen: tuple[str, float, bool] | None = None
+            else:
+                text, no_speech, logprob, chosen = self._grammar_first(audio)
         self.last_open = text
         asr_ms = (time.perf_counter() - started) * 1000
         if not text or (no_speech > self.settings.max_no_speech and logprob < -0.7):
