@@ -60,7 +60,8 @@ only when there are none, and none starts while it is being freed."""
 
 @contextmanager
 def recognising() -> Iterator[None]:
-    """Within: a recognition is running (whisper, on CTranslate2 and MKL); ``give_back`` leaves MKL's pool."""
+    """Within: a recognition (or a model's loading) is running on CTranslate2 and MKL; ``give_back`` leaves
+    MKL's pool."""
     global _recognising
     with _lock:
         _recognising += 1

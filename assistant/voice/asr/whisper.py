@@ -100,7 +100,8 @@ class WhisperRecognizer:
             raise ModelError(f"{folder}: whisper model incomplete (missing {', '.join(missing)});"
                              " run `assistant models pull whisper-tiny.en`")  # fmt: skip
         try:
-            self.model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=settings.threads)
+            with memory.recognising():  # loading uses MKL too: its pool is not freed meanwhile
+                self.model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=settings.threads)
         except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError on bad files
             raise ModelError(f"{folder}: cannot load the whisper model ({exc}); it may be corrupt:"
                              " run `assistant models verify` and `assistant models pull whisper-tiny.en`") from None  # fmt: skip
