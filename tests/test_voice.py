@@ -586,22 +586,30 @@ def test_a_guess_made_at_a_pause_is_kept_when_speech_does_not_go_on(config, unde
     assert row["timings_ms"]["e2e"] >= config.audio.end_silence_ms - 32
 
 
-def test_speech_that_goes_on_after_a_pause_is_recognised_whole(config, understander, registry, recognizer, vad):
-    from assistant.voice.audio import read_wav, split
+def lamp_then_question(config: Config, understander, registry, recognizer, vad) -> tuple[np.ndarray, np.ndarray]:
+    """The lamp command and the time question, each only its speech as a voice chain on ``config`` finds it,
+    the question brought to the command's level."""
     from assistant.voice.pipeline import VoicePipeline
 
     def trimmed(samples: np.ndarray) -> np.ndarray:
-        """Only the speech, as the endpointer finds it."""
         rows = list(VoicePipeline(config, understander, registry, recognizer, vad).run(split(samples, 0.0, 512)))
         start = max(0.0, rows[0]["start_ms"] - 50)  # onsets lie a little before the VAD's start
         return samples[int(start * 16):int(rows[-1]["end_ms"] * 16)]
 
-    pause = np.zeros(int(16000 * 0.2), np.int16)  # longer than act_early_ms, shorter than end_silence_ms
-    tail = np.zeros(16000, np.int16)
     first, second = trimmed(read_wav(LAMP)), trimmed(read_wav(COMMANDS / "what_time_is_it.wav"))
     # one speaker, one level: the second recording is 14 dB quieter, which would be talk in the background
     second = np.clip(second * np.sqrt(np.mean(first.astype(np.float64) ** 2) / np.mean(second.astype(np.float64) ** 2)),
                      -32768, 32767).astype(np.int16)  # fmt: skip
+    return first, second
+
+
+def test_speech_that_goes_on_after_a_pause_is_recognised_whole(config, understander, registry, recognizer, vad):
+    from assistant.voice.audio import split
+    from assistant.voice.pipeline import VoicePipeline
+
+    pause = np.zeros(int(16000 * 0.2), np.int16)  # longer than act_early_ms, shorter than end_silence_ms
+    tail = np.zeros(16000, np.int16)
+    first, second = lamp_then_question(config, understander, registry, recognizer, vad)
     samples = np.concatenate([first, pause, second, tail])
     counting = Counting(recognizer)
     pipe = VoicePipeline(acting_early(config, False), understander, registry, counting, vad)
@@ -656,15 +664,7 @@ def test_a_pause_too_short_to_act_on_recognises_ahead_but_acts_on_nothing(config
     from assistant.voice.pipeline import VoicePipeline
     from assistant.voice.vad import Endpointer, Paused, Tentative
 
-    def trimmed(samples: np.ndarray) -> np.ndarray:
-        rows = list(VoicePipeline(acting_early(config, False), understander, registry, recognizer, vad)
-                    .run(split(samples, 0.0, 512)))  # fmt: skip
-        start = max(0.0, rows[0]["start_ms"] - 50)
-        return samples[int(start * 16):int(rows[-1]["end_ms"] * 16)]
-
-    first, second = trimmed(read_wav(LAMP)), trimmed(read_wav(COMMANDS / "what_time_is_it.wav"))
-    second = np.clip(second * np.sqrt(np.mean(first.astype(np.float64) ** 2) / np.mean(second.astype(np.float64) ** 2)),
-                     -32768, 32767).astype(np.int16)  # fmt: skip
+    first, second = lamp_then_question(acting_early(config, False), understander, registry, recognizer, vad)
     samples = np.concatenate([first, np.zeros(64 * 16, np.int16), second, np.zeros(16000, np.int16)])
     # the premise, as the endpointer hears it: a pause after "lamp" long enough to recognise at, not to act at
     vad.reset()
