@@ -305,6 +305,12 @@ class Audio(_Model):
     idle_timeout_s: float = Field(8.0, gt=0, le=300, description="Listening opened by a wake phrase or MQTT closes after this much audio with no speech.")
     reopen_max_s: float = Field(30.0, gt=0, le=3600, description="A vanished microphone is reopened with back-off capped here.")
 
+    @property
+    def act_pause_ms(self) -> int:
+        """The pause a whole command is acted on at (``act_early``): ``act_early_ms``, and never before the words
+        are recognised (``speculate_ms``)."""
+        return max(self.act_early_ms, self.speculate_ms)
+
 
 class Asr(_Model):
     engine: Literal["auto", "whisper", "vosk"] = Field("auto", description="auto: whisper if installed, else vosk.")

@@ -480,7 +480,7 @@ def run_voice_bench(config: Config, base: Path, files: list[Path], runs: int,
     if e2e:
         print(latency_row("end of speech -> device", e2e))
     print(latency_row("recognition per utterance", asr_ms))
-    act = (f"on at a pause of {max(config.audio.act_early_ms, config.audio.speculate_ms)} ms when whole, recognised"
+    act = (f"on at a pause of {config.audio.act_pause_ms} ms when whole, recognised"
            f" from {config.audio.speculate_ms} ms" if config.audio.act_early else "off")  # fmt: skip
     print(f"acting early ({act}): {early} of {len(e2e)} commands acted on before the"
           f" {config.audio.end_silence_ms} ms end-of-speech silence")  # fmt: skip

@@ -136,7 +136,7 @@ def run_early_eval(config: Config, base: Path, load_voice: Callable[..., Any], s
     ]  # fmt: skip
     apart: list[tuple[str, Callable[[], Iterable[tuple[str, Any]]]]] = [(f"a second command after a {PAUSE_MS} ms pause ({len(SECOND_COMMANDS)})",
               lambda: ((f"{a} ... {b}", framed(voiced(a), voiced(b))) for a, b in SECOND_COMMANDS))]  # fmt: skip
-    print(f"acting early: at a pause of {max(config.audio.act_early_ms, config.audio.speculate_ms)} ms (recognised"
+    print(f"acting early: at a pause of {config.audio.act_pause_ms} ms (recognised"
           f" from {config.audio.speculate_ms} ms on), beside waiting {config.audio.end_silence_ms} ms;"
           f" {shared.recognizer.engine} recognition")  # fmt: skip
     print(f"{'audio':<52}{'items':>7}{'early':>7}{'cut short':>11}{'end differs':>13}")

@@ -224,7 +224,7 @@ class Ears:
         if not whole:
             return None
         self._whole = (utterance, transcript, decision, judge_ms)
-        if self.config.audio.act_early_ms > self.config.audio.speculate_ms:
+        if self.config.audio.act_pause_ms > self.config.audio.speculate_ms:
             return None  # recognised ahead: acted on when the pause is long enough (Paused), if no speech came
         return self._act(utterance)
 

@@ -235,7 +235,7 @@ class Endpointer:
         # and a guess cut there would lose it
         if s.speculate_ms and not self._speculated and self._quiet_ms >= s.speculate_ms:
             self._speculated = True
-            self._act_pending = s.act_early and s.act_early_ms > s.speculate_ms
+            self._act_pending = s.act_early and s.act_pause_ms > s.speculate_ms
             return Tentative(self._utterance(end_ms, truncated=False))
         if self._act_pending and self._quiet_ms >= s.act_early_ms:
             self._act_pending = False
