@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, TypeVar, cast
 
 import jellyfish
 import numpy as np
@@ -200,10 +201,35 @@ def _names(options: tuple[tuple[str, str], ...]) -> _Names:
                   spelled, tuple(_phonetic(n) for n in spelled), tuple(n.replace(" ", "") for n in spelled))
 
 
+T = TypeVar("T")
+
+_PER_DEVICES: dict[tuple[int, object], tuple[tuple[Device, ...], Any]] = {}
+
+
+def _per_devices(devices: tuple[Device, ...], key: object, build: Callable[[tuple[Device, ...]], T]) -> T:
+    """``build(devices)``, built once per registry (its tuple of devices) and ``key``, not once per request: a
+    parse looks names up several times."""
+    entry = (id(devices), key)
+    hit = _PER_DEVICES.get(entry)
+    if hit is not None and hit[0] is devices:
+        return cast(T, hit[1])
+    value = build(devices)
+    if len(_PER_DEVICES) >= 256:  # registries replaced many times over: start again
+        _PER_DEVICES.clear()
+    _PER_DEVICES[entry] = (devices, value)
+    return value
+
+
+def _name_options(devices: tuple[Device, ...], domains: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """(device id, name) for every name of the devices in ``domains`` (all of them when empty)."""
+    return _per_devices(devices, ("names", domains), lambda all_: tuple(
+        (d.id, n) for d in all_ if not domains or d.domain in domains for n in _device_names(d)))
+
+
 def _best(spoken: str, options: Iterable[tuple[str, str]]) -> list[tuple[float, str]]:
     """Scores of (key, candidate name) options, best first, one per key: ``similarity`` of ``spoken`` with
     each name, all the names at once."""
-    table = _names(tuple(options))
+    table = _names(options if isinstance(options, tuple) else tuple(options))
     if not table.keys:
         return []
     scores = _similarities(spoken, table.spelled, table.sounds, table.joined)
@@ -414,7 +440,8 @@ class Resolver:
         variants = [spoken] if isinstance(spoken, str) else spoken
         candidates = [d for d in self.registry.devices if not domains or d.domain in domains]
         best: dict[str, float] = {}
-        scored = [_best(normalise(v), ((d.id, n) for d in candidates for n in _device_names(d))) for v in variants]
+        options = _name_options(self.registry.devices, frozenset(domains))
+        scored = [_best(normalise(v), options) for v in variants]
         for ranking in scored:
             for score, key in ranking:
                 best[key] = max(score, best.get(key, 0.0))
@@ -474,10 +501,11 @@ class Resolver:
         words = normalise(text).split()
         padded = " " + " ".join(words) + " "
         hits: list[tuple[int, int, Device]] = []
-        for device in self.registry.devices:
+        said = _per_devices(self.registry.devices, "said", lambda all_: tuple(
+            (d, *_said_names(d.name, tuple(d.aliases), d.area)) for d in all_))
+        for device, own, given, names in said:
             if domains and device.domain not in domains:
                 continue
-            own, given, names = _said_names(device.name, tuple(device.aliases), device.area)
             for name in names:
                 if not name or (name in DOMAIN_WORDS and name != own and name not in _CALLED_KINDS) \
                         or f" {name} " not in padded:
