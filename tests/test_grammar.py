@@ -261,6 +261,34 @@ def test_an_open_hypothesis_that_differs_around_the_names_is_another_meaning(rec
     assert decide("Turn on the best lamp", -1.5, "turn on the bedside lamp", -23.9) is None
 
 
+def test_a_name_chosen_by_the_grammar_prior_alone_is_unsure(recognizers):
+    """espeak-ng's "turn on the garden lights" in kitchen noise, heard as "turn on the darkroom lights": the
+    sentence "turn on the downstairs lights" (six lights) won only by the grammar's prior, while what was heard is
+    likelier and spelled nearer the Garden Lights. Unsure, never acted on; a sentence that differs from what was
+    heard only outside the names, or whose name is the nearest one, is still sure."""
+    from assistant.voice.asr.whisper import GRAMMAR_PRIOR_NATS, Scored
+
+    recognizer = recognizers[True]
+    space = recognizer.space
+
+    def decide(heard: str, heard_logprob: float, sentence: str, logprob: float):
+        candidate = next(c for c in space.nearest(heard, limit=30) if c.text == sentence)
+        return recognizer._decide([Scored(sentence.capitalize() + ".", logprob, candidate),
+                                   Scored(heard + ".", heard_logprob, None)])  # fmt: skip
+
+    assert -11.38 - -12.47 < GRAMMAR_PRIOR_NATS  # the premise: the sentence wins the meaning by the prior
+    text, _confidence, unsure = decide("turn on the darkroom lights", -11.38, "turn on the downstairs lights", -12.47)
+    assert text == "Turn on the downstairs lights" and unsure
+    _text, _confidence, unsure = decide("switch off the floor light", -14.44, "switch off the downstairs light", -16.73)
+    assert unsure
+    # whisper's words likelier, but the sentence changes no name: sure (espeak-ng's thermostat, heard so)
+    text, confidence, unsure = decide("At the thermostat a 20 degrees", -15.66, "set the thermostat at 20 degrees", -17.06)
+    assert text == "Set the thermostat at 20 degrees" and confidence >= 0.75 and not unsure
+    # the sentence likelier than what was heard: the audio says it, whatever the spelling
+    _text, _confidence, unsure = decide("turn on the darkroom lights", -12.47, "turn on the downstairs lights", -11.38)
+    assert not unsure
+
+
 @needs_voice
 def test_the_recogniser_learns_new_names(piper, config):
     from assistant.voice.asr import load_recognizer

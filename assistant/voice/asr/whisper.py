@@ -264,35 +264,58 @@ class WhisperRecognizer:
         return [Scored(text, float(sum(math.log(max(p, 1e-12)) for p in r.text_token_probs)), candidate)
                 for (text, candidate), r in zip(forms, results, strict=True)]  # fmt: skip
 
-    def _slip(self, heard: str, candidate: Candidate) -> bool:
-        """Whether ``heard`` differs from the sentence ``candidate`` only inside the names it says, and is
-        spelled nearer to it than to the same sentence with another of the home's names."""
-        from difflib import SequenceMatcher
-
-        from rapidfuzz import fuzz
-
+    def _names_said(self, candidate: Candidate) -> tuple[list[str], set[int]]:
+        """The home's names (devices, areas, floors) that ``candidate`` says, as slot values or as words of its
+        template ("downstairs"), and the positions of its words inside them."""
         values = self.space.values if self.space is not None else {}
-        slot_of: dict[str, str] = {}  # the home's names, and the list each is in
-        for slot in ("name", "area", "floor"):
-            for value in values.get(slot, ()):
-                slot_of.setdefault(value, slot)
-        said = [v for v in candidate.values if v in slot_of]  # the names the sentence says
+        names = {value for slot in ("name", "area", "floor") for value in values.get(slot, ())}
+        padded = f" {candidate.text} "
+        said = list(dict.fromkeys([v for v in candidate.values if v in names] +
+                                  sorted(n for n in names if f" {n} " in padded)))  # fmt: skip
+        said = [n for n in said if not any(n != m and f" {n} " in f" {m} " for m in said)]  # "hallway light", not "hallway"
         words = candidate.text.split()
-        inside: set[int] = set()  # positions of the sentence's words that are in a name it says
+        inside: set[int] = set()
         for value in said:
             size = len(value.split())
             for at in range(len(words) - size + 1):
                 if " ".join(words[at : at + size]) == value:
                     inside.update(range(at, at + size))
-        changes = [op for op in SequenceMatcher(None, heard.split(), words, autojunk=False).get_opcodes()
-                   if op[0] != "equal"]  # fmt: skip
+        return said, inside
+
+    def _slip(self, heard: str, candidate: Candidate) -> bool:
+        """Whether ``heard`` differs from the sentence ``candidate`` only inside the names it says, and is
+        spelled nearer to it than to the same sentence with another of the home's names."""
+        from difflib import SequenceMatcher
+
+        said, inside = self._names_said(candidate)
+        changes = [op for op in SequenceMatcher(None, heard.split(), candidate.text.split(), autojunk=False)
+                   .get_opcodes() if op[0] != "equal"]  # fmt: skip
         if not changes or not all(j2 > j1 and set(range(j1, j2)) <= inside for _tag, _i1, _i2, j1, j2 in changes):
             return False
-        # and no other name of the home, said in its place, is spelled as near what was heard: "turn on the best
-        # lamp" sounds like the bedside lamp and is spelled like the desk lamp (which was said)
+        return not self._spelled_rival(heard, candidate, said)
+
+    def _spelled_rival(self, heard: str, candidate: Candidate, said: list[str]) -> bool:
+        """Whether another of the home's names, a device's, an area's or a floor's, put in the place of a name
+        the sentence says, is spelled at least as near what was heard: "turn on the best lamp" sounds like the
+        bedside lamp and is spelled like the desk lamp (which was said); "the darkroom lights" is the Garden
+        Lights said, not the downstairs floor."""
+        from rapidfuzz import fuzz
+
+        values = self.space.values if self.space is not None else {}
+        names = {value for slot in ("name", "area", "floor") for value in values.get(slot, ())}
         own = fuzz.ratio(heard, candidate.text)
-        return not any(fuzz.ratio(heard, candidate.text.replace(value, other)) >= own
-                       for value in said for other in values[slot_of[value]] if other != value)  # fmt: skip
+        return any(fuzz.ratio(heard, candidate.text.replace(value, other)) >= own
+                   for value in said for other in names if other != value)  # fmt: skip
+
+    def _name_guessed(self, heard: str, candidate: Candidate) -> bool:
+        """Whether the sentence says a name where ``heard`` said other words, and another of the home's names
+        is spelled at least as near them: the grammar would be choosing the device by its prior alone."""
+        from difflib import SequenceMatcher
+
+        said, inside = self._names_said(candidate)
+        changes = SequenceMatcher(None, heard.split(), candidate.text.split(), autojunk=False).get_opcodes()
+        return any(tag != "equal" and set(range(j1, j2)) & inside for tag, _i1, _i2, j1, j2 in changes) \
+            and self._spelled_rival(heard, candidate, said)
 
     def _decide(self, scored: list[Scored]) -> tuple[str, float, bool] | None:
         """The grammar's sentence, its meaning's share of the probability and whether that is too low to act;
@@ -332,4 +355,13 @@ class WhisperRecognizer:
         best = max((s for i, s in enumerate(scored) if root(i) == meaning and s.candidate is not None),
                    key=lambda s: s.logprob)  # fmt: skip
         log.debug("grammar: %r (%.2f): %s", best.text, confidence, [(s.text, round(s.logprob, 2)) for s in scored])
-        return best.text.removesuffix("."), confidence, confidence < self.settings.grammar_min_confidence
+        unsure = confidence < self.settings.grammar_min_confidence
+        opened = max((s for s in scored if s.candidate is None), key=lambda s: s.logprob, default=None)
+        if opened is not None and opened.logprob > best.logprob and \
+                self._name_guessed(normal(self._wake(normal(opened.text))[1]), best.candidate):  # type: ignore[arg-type]
+            # whisper heard other words where the sentence says a name, found them likelier, and they are spelled
+            # at least as near another of the home's names: only the grammar's prior picked this one ("turn on
+            # the darkroom lights" is not the downstairs floor, whose lights are six)
+            log.debug("grammar: %r names a device only by the prior: unsure", best.text)
+            unsure = True
+        return best.text.removesuffix("."), confidence, unsure
