@@ -282,7 +282,8 @@ def test_a_name_chosen_by_the_grammar_prior_alone_is_unsure(recognizers):
     _text, _confidence, unsure = decide("switch off the floor light", -14.44, "switch off the downstairs light", -16.73)
     assert unsure
     # whisper's words likelier, but the sentence changes no name: sure (espeak-ng's thermostat, heard so)
-    text, confidence, unsure = decide("At the thermostat a 20 degrees", -15.66, "set the thermostat at 20 degrees", -17.06)
+    text, confidence, unsure = decide("At the thermostat a 20 degrees", -15.66,
+                                      "set the thermostat at 20 degrees", -17.06)
     assert text == "Set the thermostat at 20 degrees" and confidence >= 0.75 and not unsure
     # the sentence likelier than what was heard: the audio says it, whatever the spelling
     _text, _confidence, unsure = decide("turn on the darkroom lights", -12.47, "turn on the downstairs lights", -11.38)

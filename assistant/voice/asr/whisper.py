@@ -272,7 +272,8 @@ class WhisperRecognizer:
         padded = f" {candidate.text} "
         said = list(dict.fromkeys([v for v in candidate.values if v in names] +
                                   sorted(n for n in names if f" {n} " in padded)))  # fmt: skip
-        said = [n for n in said if not any(n != m and f" {n} " in f" {m} " for m in said)]  # "hallway light", not "hallway"
+        # the longest: "hallway light", not the "hallway" in it
+        said = [n for n in said if not any(n != m and f" {n} " in f" {m} " for m in said)]
         words = candidate.text.split()
         inside: set[int] = set()
         for value in said:
@@ -358,7 +359,8 @@ class WhisperRecognizer:
         unsure = confidence < self.settings.grammar_min_confidence
         opened = max((s for s in scored if s.candidate is None), key=lambda s: s.logprob, default=None)
         if opened is not None and opened.logprob > best.logprob and \
-                self._name_guessed(normal(self._wake(normal(opened.text))[1]), best.candidate):  # type: ignore[arg-type]
+                self._name_guessed(normal(self._wake(normal(opened.text))[1]),
+                                   best.candidate):  # type: ignore[arg-type]
             # whisper heard other words where the sentence says a name, found them likelier, and they are spelled
             # at least as near another of the home's names: only the grammar's prior picked this one ("turn on
             # the darkroom lights" is not the downstairs floor, whose lights are six)
