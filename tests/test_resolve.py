@@ -39,6 +39,20 @@ def test_a_name_found_by_sound_but_spelled_like_another_asks(registry):
     assert ids(resolve(registry, "turn on the bedsite lamp", name="bedsite lamp")) == ["light.bedside_lamp"]
 
 
+def test_a_name_the_model_did_not_tag_is_still_a_name(registry):
+    # whisper's "turning on the best lamp" (espeak-ng's "turn on the desk lamp", in kitchen noise): the model
+    # tags no name, and "lamp" alone would be every light of the Living Room; "best lamp" is a name misheard
+    result = resolve(registry, "turning on the best lamp")
+    assert result.problem == "ambiguous" and result.devices == []
+    assert "Desk Lamp" in result.reply and "Bedside Lamp" in result.reply
+    assert ids(resolve(registry, "turning on the bedsite lamp")) == ["light.bedside_lamp"]
+    assert ids(resolve(registry, "turn off the livingroom lamp")) == ["light.living_room_lamp"]
+    # a word that names no device, or is no name, leaves the kind to say which: the room's lights
+    lights = ["light.living_room_ceiling", "light.living_room_lamp"]
+    assert ids(resolve(registry, "turning on the other lamp")) == lights
+    assert ids(resolve(registry, "turning on the fancy lamp")) == lights
+
+
 def test_partial_name_uses_the_area(registry):
     # "ceiling light" fits four devices; said in the Kitchen it is the kitchen's.
     assert ids(resolve(registry, "ceiling light on", name="ceiling light", context="Kitchen")) == ["light.kitchen_ceiling"]

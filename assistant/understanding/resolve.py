@@ -709,6 +709,13 @@ class Resolver:
                     return self.by_meaning(variants[0], domains, scope, context_area) or named
         elif mentioned is not None:
             return mentioned
+        elif (untagged := _untagged_name(text, self.registry)) and \
+                ((named := self.by_name(untagged, domains, scope, context_area)).devices or
+                 named.problem == "ambiguous"):  # fmt: skip
+            # a name the model did not tag, said before a kind of device: "turning on the best lamp" is the desk
+            # lamp misheard (or the bedside lamp: ask), not every light in the room; a word that names no device
+            # ("the main light") leaves the kind to say which
+            return named
         elif not kind_words(text)[0] and not scope.spoken:
             # no name, no kind of device: what the sentence is for ("make me a latte"), a scene ("movie time")
             loose = self.by_purpose(text, domains, scope, context_area) or \
@@ -771,6 +778,21 @@ def _stray_object(text: str, registry: Registry) -> str | None:
     if match_area(registry, word, fuzzy=False) or match_floor(registry, word):
         return None
     return word
+
+
+def _untagged_name(text: str, registry: Registry) -> str | None:
+    """A word and the kind of device after it ("best lamp" in "turning on the best lamp"), said after "the", "my",
+    "our" or "your", when the word is no filler, area, floor, kind, purpose or word the commands use; else None."""
+    words = normalise(re.split(r"[,;.!?]", text, maxsplit=1)[0]).split()
+    for at in range(2, len(words)):
+        word = words[at - 1]
+        if words[at] not in DOMAIN_WORDS or words[at - 2] not in ("the", "my", "our", "your"):
+            continue
+        if word in _FILLER or word in _NOT_OBJECTS or word in DOMAIN_WORDS or word in PURPOSES or \
+                match_area(registry, word, fuzzy=False) or match_floor(registry, word):  # fmt: skip
+            return None
+        return f"{word} {words[at]}"
+    return None
 
 
 _NOT_DISTINCTIVE = frozenset({"scene", "mode", "time", "script", "routine", "turn", "on", "off", "start", "run",
