@@ -236,20 +236,24 @@ def test_an_improbable_open_transcript_is_unsure_and_never_acted_on(recognizers,
     assert [(r["outcome"], bool(r["actions"])) for r in rows] == [("done", True)]
 
 
+def deciding(recognizer):
+    """``decide(heard, its log-probability, sentence, its log-probability)``: the recogniser's own choice between
+    an open hypothesis and a sentence of the home, with the scores given."""
+    from assistant.voice.asr.whisper import Scored
+
+    def decide(heard: str, heard_logprob: float, sentence: str, logprob: float):
+        candidate = next(c for c in recognizer.space.nearest(heard, limit=30) if c.text == sentence)
+        return recognizer._decide([Scored(sentence.capitalize() + ".", logprob, candidate),
+                                   Scored(heard + ".", heard_logprob, None)])  # fmt: skip
+
+    return decide
+
+
 @needs_voice
 def test_an_open_hypothesis_that_differs_around_the_names_is_another_meaning(recognizers):
     """Only a slip inside a name joins the sentence: "volume on the kitchen speaker", heard and far likelier,
     is not "volume to max the kitchen speaker", nor "fan to high" "fan to home"."""
-    from assistant.voice.asr.whisper import Scored
-
-    recognizer = recognizers[True]
-    space = recognizer.space
-
-    def decide(heard: str, heard_logprob: float, sentence: str, logprob: float):
-        candidate = next(c for c in space.nearest(heard, limit=30) if c.text == sentence)
-        return recognizer._decide([Scored(sentence.capitalize() + ".", logprob, candidate),
-                                   Scored(heard + ".", heard_logprob, None)])  # fmt: skip
-
+    decide = deciding(recognizers[True])
     assert decide("Turn up the volume on the kitchen speaker", -7.4,
                   "turn up the volume to max the kitchen speaker", -33.1) is None  # fmt: skip
     assert decide("Set the bedroom fan to high", -11.5, "set the bedroom fan to home", -22.1) is None
@@ -261,21 +265,15 @@ def test_an_open_hypothesis_that_differs_around_the_names_is_another_meaning(rec
     assert decide("Turn on the best lamp", -1.5, "turn on the bedside lamp", -23.9) is None
 
 
+@needs_voice
 def test_a_name_chosen_by_the_grammar_prior_alone_is_unsure(recognizers):
     """espeak-ng's "turn on the garden lights" in kitchen noise, heard as "turn on the darkroom lights": the
     sentence "turn on the downstairs lights" (six lights) won only by the grammar's prior, while what was heard is
     likelier and spelled nearer the Garden Lights. Unsure, never acted on; a sentence that differs from what was
     heard only outside the names, or whose name is the nearest one, is still sure."""
-    from assistant.voice.asr.whisper import GRAMMAR_PRIOR_NATS, Scored
+    from assistant.voice.asr.whisper import GRAMMAR_PRIOR_NATS
 
-    recognizer = recognizers[True]
-    space = recognizer.space
-
-    def decide(heard: str, heard_logprob: float, sentence: str, logprob: float):
-        candidate = next(c for c in space.nearest(heard, limit=30) if c.text == sentence)
-        return recognizer._decide([Scored(sentence.capitalize() + ".", logprob, candidate),
-                                   Scored(heard + ".", heard_logprob, None)])  # fmt: skip
-
+    decide = deciding(recognizers[True])
     assert -11.38 - -12.47 < GRAMMAR_PRIOR_NATS  # the premise: the sentence wins the meaning by the prior
     text, _confidence, unsure = decide("turn on the darkroom lights", -11.38, "turn on the downstairs lights", -12.47)
     assert text == "Turn on the downstairs lights" and unsure
