@@ -175,19 +175,34 @@ def test_only_registry_and_own_topics_are_published(daemon, observer, registry):
     assert published <= device_topics
 
 
+def restart_between_attempts(broker, daemon) -> None:
+    """Start ``broker`` again just after one of the daemon's reconnect attempts was refused, so that the next
+    one is ``reconnect_min_s`` away and an observer started now subscribes before the daemon is back (what it
+    publishes at once on reconnecting would otherwise race the observer's subscription)."""
+    tried = daemon.link.attempts
+    deadline = time.monotonic() + 10
+    while daemon.link.attempts == tried and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert daemon.link.attempts > tried, "the daemon made no reconnect attempt"
+    time.sleep(0.1)  # the attempt refused
+    assert not daemon.link.connected
+    broker.start()
+
+
 def test_broker_outage_no_late_actions(tmp_path, config, understander):
     # the broker logs every PUBLISH it receives: a late action sent at the reconnect, before the observer below
     # has subscribed again, is seen there too
     broker = Broker(tmp_path, extra="allow_anonymous true\nlog_type all\n").start()
     try:
-        with running(with_broker(config, broker.port, delivery_timeout_s=1), understander) as daemon:
+        with running(with_broker(config, broker.port, delivery_timeout_s=1, reconnect_min_s=3, reconnect_max_s=3),
+                     understander) as daemon:  # fmt: skip
             assert daemon.link.wait_connected(10)
             broker.stop()
             time.sleep(0.5)
             assert not daemon.link.connected
             daemon.submit(TextCommand("turn on the garden lights", "late"))
             time.sleep(2.5)  # well past the delivery timeout
-            broker.start()
+            restart_between_attempts(broker, daemon)
             observer = Observer(broker.port)
             try:
                 assert daemon.link.wait_connected(15)
@@ -213,13 +228,13 @@ def test_broker_outage_no_late_actions(tmp_path, config, understander):
 def test_timer_survives_a_broker_outage(tmp_path, config, understander):
     broker = Broker(tmp_path).start()
     try:
-        with running(with_broker(config, broker.port), understander) as daemon:
+        with running(with_broker(config, broker.port, reconnect_min_s=3, reconnect_max_s=3), understander) as daemon:
             assert daemon.link.wait_connected(10)
             daemon.submit(TextCommand("set a timer for 2 seconds"))
             time.sleep(0.5)
             broker.stop()
             time.sleep(3)  # the timer ends while the broker is down
-            broker.start()
+            restart_between_attempts(broker, daemon)
             observer = Observer(broker.port, topics=(f"{PREFIX}/#",))
             try:
                 event = json.loads(observer.wait_for(f"{PREFIX}/timer", timeout=15))
