@@ -51,6 +51,7 @@ def test_a_name_the_model_did_not_tag_is_still_a_name(registry):
     lights = ["light.living_room_ceiling", "light.living_room_lamp"]
     assert ids(resolve(registry, "turning on the other lamp")) == lights
     assert ids(resolve(registry, "turning on the fancy lamp")) == lights
+    assert ids(resolve(registry, "turning on the bright lights")) == lights  # 83 alike the "night light" only
 
 
 def test_partial_name_uses_the_area(registry):

@@ -710,11 +710,13 @@ class Resolver:
         elif mentioned is not None:
             return mentioned
         elif (untagged := _untagged_name(text, self.registry)) and \
-                ((named := self.by_name(untagged, domains, scope, context_area)).devices or
-                 named.problem == "ambiguous"):  # fmt: skip
+                ((named := self.by_name(untagged, domains, scope, context_area)).problem == "ambiguous" or
+                 named.devices and all(max(similarity(normalise(untagged), normalise(n)) for n in _device_names(d))
+                                       >= UNTAGGED_THRESHOLD for d in named.devices)):  # fmt: skip
             # a name the model did not tag, said before a kind of device: "turning on the best lamp" is the desk
             # lamp misheard (or the bedside lamp: ask), not every light in the room; a word that names no device
-            # ("the main light") leaves the kind to say which
+            # ("the main light"), or only loosely ("the bright lights", 83 like the "night light"), leaves the
+            # kind to say which
             return named
         elif not kind_words(text)[0] and not scope.spoken:
             # no name, no kind of device: what the sentence is for ("make me a latte"), a scene ("movie time")
@@ -778,6 +780,11 @@ def _stray_object(text: str, registry: Registry) -> str | None:
     if match_area(registry, word, fuzzy=False) or match_floor(registry, word):
         return None
     return word
+
+
+UNTAGGED_THRESHOLD = 90.0
+"""A name the model did not tag is taken for one device only when it is at least this alike (``similarity``):
+"bedsite lamp" (95) is the Bedside Lamp, "bright lights" (83 like the "night light") is not."""
 
 
 def _untagged_name(text: str, registry: Registry) -> str | None:
