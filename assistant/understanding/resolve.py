@@ -238,11 +238,12 @@ def _best(spoken: str, options: Iterable[tuple[str, str]]) -> list[tuple[float, 
     return sorted(zip(best.tolist(), table.keys), reverse=True)
 
 
-def _spelled_rivals(variants: list[str], candidates: list[Device], found: Device) -> list[Device]:
+def _spelled_rivals(variants: list[str], candidates: list[Device], options: tuple[tuple[str, str], ...],
+                    found: Device) -> list[Device]:  # fmt: skip
     """Devices whose names are spelled at least as near the words as ``found``'s, when ``found`` won by sound
     alone: "best lamp" sounds like the Bedside Lamp (BST, BTST) and is spelled more like the Desk Lamp, so the
     words do not say which (a recogniser's "best lamp" was the desk lamp said)."""
-    table = _names(tuple((d.id, n) for d in candidates for n in _device_names(d)))  # by_name's, cached
+    table = _names(options)  # by_name's (``_name_options`` of ``candidates``), cached
     scores = cdist([normalise(v) for v in variants], table.spelled, scorer=fuzz.ratio, dtype=np.float64).max(axis=0)
     best = np.full(len(table.keys), -1.0)
     np.maximum.at(best, table.owner, scores)
@@ -459,7 +460,7 @@ class Resolver:
             if ranking and ranking[0][0] >= MATCH_THRESHOLD + 5 and (
                     len(ranking) == 1 or ranking[1][0] < ranking[0][0] - 2 * TIE_MARGIN):  # fmt: skip
                 found = self.registry.device(ranking[0][1])
-                if ranking[0][0] < 100.0 and (rivals := _spelled_rivals(variants, candidates, found)):
+                if ranking[0][0] < 100.0 and (rivals := _spelled_rivals(variants, candidates, options, found)):
                     return self._one_of([found, *rivals], scope, context_area)
                 resolution = Resolution(devices=[found], scope=scope)
                 resolution.exact = ranking[0][0] >= 100.0
@@ -479,7 +480,7 @@ class Resolver:
         top = good[0][0]
         tied = [self.registry.device(k) for s, k in good if s >= top - TIE_MARGIN]
         if len(tied) == 1 and top < 100.0:
-            tied += _spelled_rivals(variants, candidates, tied[0])
+            tied += _spelled_rivals(variants, candidates, options, tied[0])
         resolution = self._one_of(tied, scope, context_area)
         resolution.exact = top >= 100.0
         return resolution

@@ -387,6 +387,11 @@ class SentenceSpace:
         space._value_sounds = {slot: [sound(v) for v in vs] for slot, vs in space.values.items()}
         return space
 
+    @functools.cached_property
+    def names(self) -> frozenset[str]:
+        """The home's names: its devices', areas' and floors'."""
+        return frozenset(value for slot in ("name", "area", "floor") for value in self.values.get(slot, ()))
+
     def vocabulary(self) -> set[str]:
         """Every word of the home's sentences: the templates' own and those of the names."""
         return set(self.words) | {w for values in self.values.values() for v in values for w in v.split()}

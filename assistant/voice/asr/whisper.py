@@ -267,8 +267,7 @@ class WhisperRecognizer:
     def _names_said(self, candidate: Candidate) -> tuple[list[str], set[int]]:
         """The home's names (devices, areas, floors) that ``candidate`` says, as slot values or as words of its
         template ("downstairs"), and the positions of its words inside them."""
-        values = self.space.values if self.space is not None else {}
-        names = {value for slot in ("name", "area", "floor") for value in values.get(slot, ())}
+        names = self.space.names if self.space is not None else frozenset()
         padded = f" {candidate.text} "
         said = list(dict.fromkeys([v for v in candidate.values if v in names] +
                                   sorted(n for n in names if f" {n} " in padded)))  # fmt: skip
@@ -286,11 +285,8 @@ class WhisperRecognizer:
     def _slip(self, heard: str, candidate: Candidate) -> bool:
         """Whether ``heard`` differs from the sentence ``candidate`` only inside the names it says, and is
         spelled nearer to it than to the same sentence with another of the home's names."""
-        from difflib import SequenceMatcher
-
         said, inside = self._names_said(candidate)
-        changes = [op for op in SequenceMatcher(None, heard.split(), candidate.text.split(), autojunk=False)
-                   .get_opcodes() if op[0] != "equal"]  # fmt: skip
+        changes = _changes(heard, candidate.text)
         if not changes or not all(j2 > j1 and set(range(j1, j2)) <= inside for _tag, _i1, _i2, j1, j2 in changes):
             return False
         return not self._spelled_rival(heard, candidate, said)
@@ -302,8 +298,7 @@ class WhisperRecognizer:
         Lights said, not the downstairs floor."""
         from rapidfuzz import fuzz
 
-        values = self.space.values if self.space is not None else {}
-        names = {value for slot in ("name", "area", "floor") for value in values.get(slot, ())}
+        names = self.space.names if self.space is not None else frozenset()
         own = fuzz.ratio(heard, candidate.text)
         return any(fuzz.ratio(heard, candidate.text.replace(value, other)) >= own
                    for value in said for other in names if other != value)  # fmt: skip
@@ -311,11 +306,8 @@ class WhisperRecognizer:
     def _name_guessed(self, heard: str, candidate: Candidate) -> bool:
         """Whether the sentence says a name where ``heard`` said other words, and another of the home's names
         is spelled at least as near them: the grammar would be choosing the device by its prior alone."""
-        from difflib import SequenceMatcher
-
         said, inside = self._names_said(candidate)
-        changes = SequenceMatcher(None, heard.split(), candidate.text.split(), autojunk=False).get_opcodes()
-        return any(tag != "equal" and set(range(j1, j2)) & inside for tag, _i1, _i2, j1, j2 in changes) \
+        return any(set(range(j1, j2)) & inside for _tag, _i1, _i2, j1, j2 in _changes(heard, candidate.text)) \
             and self._spelled_rival(heard, candidate, said)
 
     def _decide(self, scored: list[Scored]) -> tuple[str, float, bool] | None:
@@ -367,3 +359,11 @@ class WhisperRecognizer:
             log.debug("grammar: %r names a device only by the prior: unsure", best.text)
             unsure = True
         return best.text.removesuffix("."), confidence, unsure
+
+
+def _changes(heard: str, sentence: str) -> list[tuple[str, int, int, int, int]]:
+    """Where the words of ``sentence`` differ from those ``heard`` (difflib's opcodes, "equal" left out)."""
+    from difflib import SequenceMatcher
+
+    return [op for op in SequenceMatcher(None, heard.split(), sentence.split(), autojunk=False).get_opcodes()
+            if op[0] != "equal"]  # fmt: skip
