@@ -776,11 +776,14 @@ def _stray_object(text: str, registry: Registry) -> str | None:
     if match is None:
         return None
     word = match.group(1)
-    if word in _FILLER or word in _NOT_OBJECTS or word in DOMAIN_WORDS or word in PURPOSES:
-        return None
-    if match_area(registry, word, fuzzy=False) or match_floor(registry, word):
-        return None
-    return word
+    return word if _names_something(word, registry) else None
+
+
+def _names_something(word: str, registry: Registry) -> bool:
+    """Whether a word the model did not tag may be a thing's name: no filler, word the commands use, kind of
+    device, purpose, area or floor."""
+    return not (word in _FILLER or word in _NOT_OBJECTS or word in DOMAIN_WORDS or word in PURPOSES
+                or match_area(registry, word, fuzzy=False) or match_floor(registry, word))  # fmt: skip
 
 
 UNTAGGED_THRESHOLD = 90.0
@@ -796,10 +799,7 @@ def _untagged_name(text: str, registry: Registry) -> str | None:
         word = words[at - 1]
         if words[at] not in DOMAIN_WORDS or words[at - 2] not in ("the", "my", "our", "your"):
             continue
-        if word in _FILLER or word in _NOT_OBJECTS or word in DOMAIN_WORDS or word in PURPOSES or \
-                match_area(registry, word, fuzzy=False) or match_floor(registry, word):  # fmt: skip
-            return None
-        return f"{word} {words[at]}"
+        return f"{word} {words[at]}" if _names_something(word, registry) else None
     return None
 
 
