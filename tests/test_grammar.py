@@ -96,6 +96,19 @@ def test_a_weak_name_heard_in_a_word_does_not_hide_the_sentence():
     assert "what's the temperature in the office" in texts(space.nearest("whilst the temperature in the office"))
 
 
+def test_two_values_said_in_words_are_two_meanings():
+    """"to high" and "to low" fill no slot, yet do not do the same: their probabilities are not pooled into one
+    meaning; "max" and "maximum" are one value."""
+    from assistant.voice.asr.grammar import Candidate
+
+    def said(text: str) -> Candidate:
+        return Candidate(text, "HassFanSetSpeed", ("bedroom fan",), 1.0)
+
+    assert said("set the bedroom fan speed to high").meaning != said("set the bedroom fan speed to low").meaning
+    assert said("set the bedroom fan to max").meaning == said("set the bedroom fan to maximum").meaning
+    assert said("set bedroom fan speed to high").meaning == said("put the bedroom fan on high").meaning
+
+
 def test_the_space_is_bounded_and_its_size_is_told(space):
     assert 5_000 < len(space.skeletons) < 60_000
     assert space.size() > len(space.skeletons)  # sentences with this home's names and numbers filled in
@@ -263,6 +276,25 @@ def test_an_open_hypothesis_that_differs_around_the_names_is_another_meaning(rec
     # not a slip when another of the home's names, in its place, is spelled as near: "best lamp" (espeak-ng's
     # "desk lamp", heard by whisper) sounds like the bedside lamp, and the open hypothesis stands
     assert decide("Turn on the best lamp", -1.5, "turn on the bedside lamp", -23.9) is None
+
+
+@needs_voice
+def test_a_near_tie_between_two_settings_is_unsure(recognizers):
+    """Two sentences of the home a few tenths of a nat apart, one setting the fan to high and one to low: neither
+    is sure (pooled as one meaning, they were: a sure action, about half the time the wrong one)."""
+    from assistant.voice.asr.whisper import Scored
+
+    recognizer = recognizers[True]
+
+    def sentence(text: str):
+        return next(c for c in recognizer.space.nearest(text, limit=30) if c.text == text)
+
+    high, low = sentence("set bedroom fan speed to high"), sentence("set the bedroom fan speed to low")
+    assert high.values == low.values and high.intent == low.intent  # the same slots and template
+    text, confidence, unsure = recognizer._decide([Scored("Set bedroom fan speed to high.", -10.0, high),
+                                                   Scored("Set the bedroom fan speed to low.", -10.3, low),
+                                                   Scored("Set bedroom fan speed to hi.", -14.0, None)])  # fmt: skip
+    assert text == "Set bedroom fan speed to high" and confidence < 0.6 and unsure
 
 
 @needs_voice

@@ -64,6 +64,10 @@ LITERAL_LISTS: dict[str, tuple[str, ...]] = {
 VALUE_WORDS = {"percentage": ("low", "medium", "high", "full speed", "max"), "fan_speed": ("low", "medium", "high"),
                "brightness": ("max", "maximum", "full"), "volume": ("max", "maximum")}
 """Values said in words, beside numbers."""
+SETTINGS = {"low": "low", "medium": "medium", "high": "high", "max": "max", "maximum": "max", "full": "max",
+            "min": "min", "minimum": "min", "halfway": "halfway", "fully": "fully", "upstairs": "upstairs",
+            "downstairs": "downstairs"}  # fmt: skip
+"""Words that say a value, and the one they mean: in two sentences of one template, another value."""
 SLOT = {"area": "{area}", "floor": "{floor}", "floor_n": "{floor}", "color": "{color}"}
 COLOURS = ("white", "black", "red", "orange", "yellow", "green", "blue", "purple", "brown", "pink", "turquoise",
            "warm white", "cool white", "cyan", "magenta", "violet", "gold", "lime", "teal")  # fmt: skip
@@ -97,11 +101,13 @@ class Candidate:
     """Look-up similarity, 0..1: spelling or sound of the skeleton, times that of the values filled in."""
 
     @property
-    def meaning(self) -> tuple[str, tuple[str, ...]]:
-        """(Home Assistant intent, slot values): two sentences with the same do the same."""
+    def meaning(self) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        """(Home Assistant intent, slot values, values said in words): two sentences with the same do the same
+        ("set the fan to high" and "to low" fill the same slot, and do not)."""
         from ...understanding.schema import public_intent
 
-        return public_intent(self.intent) or self.intent, self.values
+        said = tuple(SETTINGS.get(w, w) for w in self.text.split() if w in SETTINGS)
+        return public_intent(self.intent) or self.intent, self.values, said
 
     @property
     def gist(self) -> tuple[str, str]:
