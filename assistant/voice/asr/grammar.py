@@ -106,7 +106,7 @@ class Candidate:
         ("set the fan to high" and "to low" fill the same slot, and do not)."""
         from ...understanding.schema import public_intent
 
-        said = tuple(SETTINGS.get(w, w) for w in self.text.split() if w in SETTINGS)
+        said = tuple(SETTINGS[w] for w in self.text.split() if w in SETTINGS)
         return public_intent(self.intent) or self.intent, self.values, said
 
     @property
