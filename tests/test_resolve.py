@@ -178,6 +178,20 @@ def test_the_longest_name_said_exactly_wins(registry):
     assert ids(lock) == ["lock.front_door"]
 
 
+def test_the_next_words_make_a_name_only_when_they_clearly_do(registry):
+    """The model tagged "bright" (nothing is called that) and the span with the next word, "bright lights", is 87
+    alike the Bedside Lamp's alias "night light": no clear name, so not that lamp; "bathroom" + "speaker" is not
+    the Bedroom Speaker, nor "key" + "light" the Big Light. The reply says so, and nothing is done."""
+    for text, name in [("turn on the bright lights", ["bright", "bright lights"]),
+                       ("turn up the bathroom speaker", ["bathroom", "bathroom speaker"]),
+                       ("key light on", ["key", "key light"])]:  # fmt: skip
+        result = resolve(registry, text, name=name)
+        assert result.devices == [] and result.problem == "no_target", (text, ids(result))
+    # a clear one still is: "living room" + "lamb"
+    assert ids(resolve(registry, "turn on the living room lamb", name=["living room", "living room lamb"])) == [
+        "light.living_room_lamp"]
+
+
 @pytest.mark.parametrize(("text", "name", "expected"), [
     ("turn on the guest bedroom 1 light", "guest bedroom 1 light", "light.guest_bedroom_1"),
     ("turn on the guest bedroom one light", "guest bedroom one light", "light.guest_bedroom_1"),

@@ -443,8 +443,12 @@ class Resolver:
         best: dict[str, float] = {}
         options = _name_options(self.registry.devices, frozenset(domains))
         scored = [_best(normalise(v), options) for v in variants]
-        for ranking in scored:
+        for n, ranking in enumerate(scored):
             for score, key in ranking:
+                # the span with the next words makes a name only where it clearly does (as below): "bright
+                # lights" is 87 alike the night light, and the model took only "bright" for a name
+                if n and score < MATCH_THRESHOLD + 5:
+                    continue
                 best[key] = max(score, best.get(key, 0.0))
         said_exactly = [(len(normalise(v).split()), [k for s, k in ranking if s >= 100.0])
                         for v, ranking in zip(variants, scored)]  # fmt: skip
