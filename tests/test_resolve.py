@@ -178,6 +178,17 @@ def test_the_longest_name_said_exactly_wins(registry):
     assert ids(lock) == ["lock.front_door"]
 
 
+def test_a_name_that_ends_in_a_kind_of_device_is_a_device_of_that_kind(registry):
+    """"the oven light" is 84 alike the scene Movie Night and "the living room lights" 87 alike the Living Room
+    Blinds: a light is neither; "the garage lights" is still the Garage Light, a switch (the relay behind it)."""
+    oven = resolve(registry, "turn on the oven light", name="oven light", domains=ANY)
+    assert oven.devices == [] and oven.problem == "no_target"
+    assert ids(resolve(registry, "set the living room lights to warm white", name="living room lights")) == [
+        "light.living_room_ceiling", "light.living_room_lamp"]
+    assert ids(resolve(registry, "turn off the garage lights", name="garage lights")) == ["switch.garage_light"]
+    assert ids(resolve(registry, "turn on the desk lamb", name="desk lamb")) == ["light.office_desk_lamp"]
+
+
 def test_the_next_words_make_a_name_only_when_they_clearly_do(registry):
     """The model tagged "bright" (nothing is called that) and the span with the next word, "bright lights", is 87
     alike the Bedside Lamp's alias "night light": no clear name, so not that lamp; "bathroom" + "speaker" is not

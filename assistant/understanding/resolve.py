@@ -293,6 +293,18 @@ def kind_words(text: str) -> tuple[set[str], set[str]]:
     return domains, classes
 
 
+def _of_its_kind(spoken: str, ranking: list[tuple[float, str]], registry: Registry) -> list[tuple[float, str]]:
+    """``ranking`` without the devices that a name ending in a kind of device cannot be, unless said exactly: "the
+    living room lights" (87 alike) are not the Living Room Blinds, nor "the oven light" the Movie Night scene. A
+    switch can be any kind (a relay behind a light, a fan, a heater: "the garage lights", a switch.garage_light)."""
+    words = normalise(spoken).split()
+    kind = next((DOMAIN_WORDS[k] for k in (" ".join(words[-2:]), words[-1] if words else "") if k in DOMAIN_WORDS), None)
+    if kind is None:
+        return ranking
+    return [(score, key) for score, key in ranking
+            if score >= 100.0 or registry.device(key).domain in (*kind[0], "switch")]  # fmt: skip
+
+
 def kind_classes(text: str, domains: set[str]) -> set[str]:
     """Device classes named in ``text`` by words of a kind among ``domains``."""
     lowered = " " + normalise(text) + " "
@@ -442,7 +454,7 @@ class Resolver:
         candidates = [d for d in self.registry.devices if not domains or d.domain in domains]
         best: dict[str, float] = {}
         options = _name_options(self.registry.devices, frozenset(domains))
-        scored = [_best(normalise(v), options) for v in variants]
+        scored = [_of_its_kind(v, _best(normalise(v), options), self.registry) for v in variants]
         for n, ranking in enumerate(scored):
             for score, key in ranking:
                 # the span with the next words makes a name only where it clearly does (as below): "bright
