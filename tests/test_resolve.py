@@ -192,7 +192,7 @@ def test_a_name_that_ends_in_a_kind_of_device_is_a_device_of_that_kind(registry)
 def test_the_next_words_make_a_name_only_when_they_clearly_do(registry):
     """The model tagged "bright" (nothing is called that) and the span with the next word, "bright lights", is 87
     alike the Bedside Lamp's alias "night light": no clear name, so not that lamp; "bathroom" + "speaker" is not
-    the Bedroom Speaker, nor "key" + "light" the Big Light. The reply says so, and nothing is done."""
+    the Bedroom Speaker, nor "key" + "light" the Big Light: no device is found, so none is acted on."""
     for text, name in [("turn on the bright lights", ["bright", "bright lights"]),
                        ("turn up the bathroom speaker", ["bathroom", "bathroom speaker"]),
                        ("key light on", ["key", "key light"])]:  # fmt: skip
