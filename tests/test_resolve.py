@@ -189,6 +189,18 @@ def test_a_name_that_ends_in_a_kind_of_device_is_a_device_of_that_kind(registry)
     assert ids(resolve(registry, "turn on the desk lamb", name="desk lamb")) == ["light.office_desk_lamp"]
 
 
+def test_a_kind_alias_said_after_another_room_is_not_that_device(registry):
+    """The Office Air Conditioner is called "ac"; "the bedroom ac" names the bedroom, where there is none: it is
+    not the office's (the bedroom's own climate device, if any, answers); "the ac" alone still is."""
+    climate = ("climate",)
+    bedroom = resolve(registry, "set the bedroom ac to 20 degrees", name="bedroom ac", domains=climate,
+                      default=climate)  # fmt: skip
+    assert "climate.office_ac" not in ids(bedroom)
+    assert ids(resolve(registry, "nursery ac down 1", name="nursery ac", domains=climate, default=climate)) == []
+    assert ids(resolve(registry, "set the ac to 20 degrees", name="ac", domains=climate, default=climate,
+                       context="Kitchen")) == ["climate.office_ac"]  # fmt: skip
+
+
 def test_the_next_words_make_a_name_only_when_they_clearly_do(registry):
     """The model tagged "bright" (nothing is called that) and the span with the next word, "bright lights", is 87
     alike the Bedside Lamp's alias "night light": no clear name, so not that lamp; "bathroom" + "speaker" is not

@@ -527,6 +527,9 @@ class Resolver:
                 if not name or (name in DOMAIN_WORDS and name != own and name not in _CALLED_KINDS) \
                         or f" {name} " not in padded:
                     continue  # an alias like "heating" is a kind of device; a device called "Lamp" is that lamp
+                if name in DOMAIN_WORDS and any(
+                        f" {area} {name} " in padded for area in self._areas_but(device.area)):  # fmt: skip
+                    continue  # "the bedroom ac" is not the Office's AC, called "ac"
                 if name not in given and len(name.split()) < 2:
                     continue  # "heater" left of "Office Heater" once the area is taken out: too vague
                 if scope.areas and scope.spoken and not scope.whole_home and device.area not in scope.areas \
@@ -558,6 +561,10 @@ class Resolver:
                 return one
             devices += [d for d in one.devices if d not in devices]
         return Resolution(devices=devices, scope=scope)
+
+    def _areas_but(self, area: str | None) -> list[str]:
+        """The names and aliases of the home's areas other than ``area``, normalised."""
+        return [normalise(n) for a in self.registry.areas if a.name != area for n in (a.name, *a.aliases)]
 
     def by_kind(self, text: str, domains: set[str], classes: set[str], scope: Scope,
                 prefer: tuple[str, ...] = ()) -> Resolution:  # fmt: skip
