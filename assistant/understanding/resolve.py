@@ -262,13 +262,18 @@ def match_area(registry: Registry, spoken: str, *, fuzzy: bool = True) -> str | 
     spoken = normalise(spoken)
     if not spoken:
         return None
-    options = [(a.name, n) for a in registry.areas for n in (a.name, *a.aliases)]
+    options = _area_names(registry)
     scores = _best(spoken, options) if fuzzy else [(100.0, key) for key, n in options if normalise(n) == spoken]
     if scores and scores[0][0] >= MATCH_THRESHOLD:
         return scores[0][1]
     padded = f" {spoken} "
     inside = [(len(n), key) for key, n in options if f" {normalise(n)} " in padded]
     return max(inside)[1] if inside else None
+
+
+def _area_names(registry: Registry) -> list[tuple[str, str]]:
+    """(area, one of its names or aliases as written) for every area of the home."""
+    return [(a.name, n) for a in registry.areas for n in (a.name, *a.aliases)]
 
 
 def match_floor(registry: Registry, spoken: str) -> str | None:
@@ -294,10 +299,11 @@ def kind_words(text: str) -> tuple[set[str], set[str]]:
 
 
 def _of_its_kind(spoken: str, ranking: list[tuple[float, str]], registry: Registry) -> list[tuple[float, str]]:
-    """``ranking`` without the devices that a name ending in a kind of device cannot be, unless said exactly: "the
-    living room lights" (87 alike) are not the Living Room Blinds, nor "the oven light" the Movie Night scene. A
-    switch can be any kind (a relay behind a light, a fan, a heater: "the garage lights", a switch.garage_light)."""
-    words = normalise(spoken).split()
+    """``ranking`` (of the normalised name ``spoken``) without the devices that a name ending in a kind of device
+    cannot be, unless said exactly: "the living room lights" (87 alike) are not the Living Room Blinds, nor "the
+    oven light" the Movie Night scene. A switch can be any kind (a relay behind a light, a fan, a heater: "the
+    garage lights", a switch.garage_light)."""
+    words = spoken.split()
     kind = next((DOMAIN_WORDS[k] for k in (" ".join(words[-2:]), words[-1] if words else "") if k in DOMAIN_WORDS), None)
     if kind is None:
         return ranking
@@ -454,7 +460,8 @@ class Resolver:
         candidates = [d for d in self.registry.devices if not domains or d.domain in domains]
         best: dict[str, float] = {}
         options = _name_options(self.registry.devices, frozenset(domains))
-        scored = [_of_its_kind(v, _best(normalise(v), options), self.registry) for v in variants]
+        spoken_names = [normalise(v) for v in variants]
+        scored = [_of_its_kind(n, _best(n, options), self.registry) for n in spoken_names]
         for n, ranking in enumerate(scored):
             for score, key in ranking:
                 # the span with the next words makes a name only where it clearly does (as below): "bright
@@ -462,8 +469,8 @@ class Resolver:
                 if n and score < MATCH_THRESHOLD + 5:
                     continue
                 best[key] = max(score, best.get(key, 0.0))
-        said_exactly = [(len(normalise(v).split()), [k for s, k in ranking if s >= 100.0])
-                        for v, ranking in zip(variants, scored)]  # fmt: skip
+        said_exactly = [(len(n.split()), [k for s, k in ranking if s >= 100.0])
+                        for n, ranking in zip(spoken_names, scored)]  # fmt: skip
         if longest := max((n for n, keys in said_exactly if keys), default=0):
             # the longest name said exactly: "the front door lock" + "battery" is the Front Door Lock Battery
             keys = dict.fromkeys(k for n, found in said_exactly if n == longest for k in found)
@@ -527,8 +534,8 @@ class Resolver:
                 if not name or (name in DOMAIN_WORDS and name != own and name not in _CALLED_KINDS) \
                         or f" {name} " not in padded:
                     continue  # an alias like "heating" is a kind of device; a device called "Lamp" is that lamp
-                if name in DOMAIN_WORDS and any(
-                        f" {area} {name} " in padded for area in self._areas_but(device.area)):  # fmt: skip
+                if name in DOMAIN_WORDS and any(f" {normalise(n)} {name} " in padded
+                                                for area, n in _area_names(self.registry) if area != device.area):
                     continue  # "the bedroom ac" is not the Office's AC, called "ac"
                 if name not in given and len(name.split()) < 2:
                     continue  # "heater" left of "Office Heater" once the area is taken out: too vague
@@ -561,10 +568,6 @@ class Resolver:
                 return one
             devices += [d for d in one.devices if d not in devices]
         return Resolution(devices=devices, scope=scope)
-
-    def _areas_but(self, area: str | None) -> list[str]:
-        """The names and aliases of the home's areas other than ``area``, normalised."""
-        return [normalise(n) for a in self.registry.areas if a.name != area for n in (a.name, *a.aliases)]
 
     def by_kind(self, text: str, domains: set[str], classes: set[str], scope: Scope,
                 prefer: tuple[str, ...] = ()) -> Resolution:  # fmt: skip
