@@ -249,13 +249,18 @@ def test_an_improbable_open_transcript_is_unsure_and_never_acted_on(recognizers,
     assert [(r["outcome"], bool(r["actions"])) for r in rows] == [("done", True)]
 
 
+def nearby(recognizer, heard: str, sentence: str):
+    """The candidate ``sentence`` among the sentences of the home nearest to ``heard``."""
+    return next(c for c in recognizer.space.nearest(heard, limit=30) if c.text == sentence)
+
+
 def deciding(recognizer):
     """``decide(heard, its log-probability, sentence, its log-probability)``: the recogniser's own choice between
     an open hypothesis and a sentence of the home, with the scores given."""
     from assistant.voice.asr.whisper import Scored
 
     def decide(heard: str, heard_logprob: float, sentence: str, logprob: float):
-        candidate = next(c for c in recognizer.space.nearest(heard, limit=30) if c.text == sentence)
+        candidate = nearby(recognizer, heard, sentence)
         return recognizer._decide([Scored(sentence.capitalize() + ".", logprob, candidate),
                                    Scored(heard + ".", heard_logprob, None)])  # fmt: skip
 
@@ -285,11 +290,8 @@ def test_a_near_tie_between_two_settings_is_unsure(recognizers):
     from assistant.voice.asr.whisper import Scored
 
     recognizer = recognizers[True]
-
-    def sentence(text: str):
-        return next(c for c in recognizer.space.nearest(text, limit=30) if c.text == text)
-
-    high, low = sentence("set bedroom fan speed to high"), sentence("set the bedroom fan speed to low")
+    high, low = (nearby(recognizer, text, text) for text in ("set bedroom fan speed to high",
+                                                            "set the bedroom fan speed to low"))  # fmt: skip
     assert high.values == low.values and high.intent == low.intent  # the same slots and template
     text, confidence, unsure = recognizer._decide([Scored("Set bedroom fan speed to high.", -10.0, high),
                                                    Scored("Set the bedroom fan speed to low.", -10.3, low),
